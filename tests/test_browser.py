@@ -1,0 +1,89 @@
+"""The TokenViewer widget in a real JupyterLab, driven by headless Chromium through Playwright.
+Needs Debian's chromium (installed by .ci/run) and the playwright package (dev extra; never `playwright install`)."""
+import importlib.util, json, os, shutil, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+import pytest
+
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync']
+ARTIFACTS = Path(__file__).resolve().parent.parent/'test-artifacts'
+
+CELLS = ["import os; os.environ['HF_HUB_OFFLINE'] = '1'",
+         "from tokenlens.models import load_tokenizer\nfrom tokenlens.masking import mask_segments\nfrom tokenlens.viz import TokenViewer",
+         "smol = load_tokenizer('smollm2')\n"
+         "examples = [mask_segments(smol, [{'text': 'Translate: dog\\n', 'label': False}, {'text': 'perro', 'label': True}]),\n"
+         "            mask_segments(smol, [{'text': 'Link: http:', 'label': False}, {'text': '//example.com', 'label': True}]),\n"
+         "            mask_segments(smol, [{'text': 'only a prompt', 'label': False}])]\n"
+         "TokenViewer(examples)"]
+
+def _require(ok, why):
+    "Missing browser tooling fails in CI (where .ci/run installs it) and skips elsewhere, saying why."
+    if ok: return
+    if os.environ.get('CI'): pytest.fail(why)
+    pytest.skip(why)
+
+def _free_port():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    _require(importlib.util.find_spec('playwright') is not None, 'playwright is not installed (pip install playwright)')
+    _require(os.path.exists(CHROMIUM), 'chromium is not installed (apt-get install chromium)')
+    root = tmp_path_factory.mktemp('lab')
+    nb = {'cells': [{'cell_type': 'code', 'metadata': {}, 'execution_count': None, 'outputs': [], 'id': f'c{k}', 'source': c}
+                    for k,c in enumerate(CELLS)],
+          'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}, 'nbformat': 4, 'nbformat_minor': 5}
+    (root/'viewer.ipynb').write_text(json.dumps(nb))
+    port = _free_port()
+    log = open(root/'lab.log', 'w')
+    proc = subprocess.Popen([sys.executable, '-m', 'jupyter', 'lab', '--allow-root', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
+                             '--ServerApp.token=', '--ServerApp.password=', '--ServerApp.disable_check_xsrf=True',
+                             f'--ServerApp.root_dir={root}', '--LabApp.expose_app_in_browser=True'],
+                            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, HF_HUB_OFFLINE='1'))
+    url = f'http://127.0.0.1:{port}'
+    try:
+        for _ in range(120):
+            try: urllib.request.urlopen(url + '/api', timeout=2); break
+            except Exception: time.sleep(0.5)
+        else: pytest.fail('JupyterLab did not start: ' + (root/'lab.log').read_text()[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        try: proc.wait(20)
+        except subprocess.TimeoutExpired: proc.kill()
+        log.close()
+
+def test_token_viewer_in_jupyterlab(lab):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={'width': 1280, 'height': 900})
+            page.goto(lab + '/lab/tree/viewer.ipynb?reset')
+            page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                                   " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
+                                   " return k && k.status === 'idle'; }", timeout=120_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_selector('.tl-viewer .tl-where', timeout=180_000)
+            where = lambda: page.inner_text('.tl-viewer .tl-where')
+            masked = lambda: page.locator('.tl-viewer .tl-tok.tl-masked').count()
+            # problems first: the example with nothing to train is shown first, all grey
+            assert 'example 1 of 3' in where()
+            assert masked() == 3
+            bg = page.eval_on_selector('.tl-viewer .tl-tok.tl-masked', 'e => getComputedStyle(e).backgroundColor')
+            assert bg == 'rgb(222, 222, 222)', bg
+            # switching the label layer off removes the label colours
+            page.click('.tl-viewer button:has-text("label")')
+            page.wait_for_function("document.querySelectorAll('.tl-viewer .tl-tok.tl-masked').length === 0", timeout=30_000)
+            # next example: the straddling `://`
+            page.click('.tl-viewer button:has-text("next")')
+            page.wait_for_function("document.querySelector('.tl-viewer .tl-where').innerText.includes('example 2 of 3')", timeout=30_000)
+            page.click('.tl-viewer button:has-text("label")')
+            page.wait_for_selector('.tl-viewer .tl-tok.tl-straddle', timeout=30_000)
+            straddle = page.eval_on_selector('.tl-viewer .tl-tok.tl-straddle', 'e => [e.innerText, getComputedStyle(e).backgroundColor]')
+            assert straddle == ['://', 'rgb(255, 199, 102)'], straddle
+            assert page.locator('.tl-viewer .tl-tok.tl-trained').count() == 3
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.locator('.tl-viewer').screenshot(path=str(ARTIFACTS/'token_viewer.png'))
+        finally: browser.close()
