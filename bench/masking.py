@@ -1,6 +1,5 @@
-"""Masking throughput against the floor (the tokenizer's own batched encode with offsets of the same texts), and
-against TRL's own dataset preparation for the same conversations.
-Run: python bench/masking.py [--rows 10000] [--trl]"""
+"""Masking throughput against the floor: the tokenizer's own batched encode with offsets of the same texts.
+Run: python bench/masking.py [--rows 10000]  (TRL comparison: bench/masking_trl.py)"""
 import argparse, os, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import torch; torch.set_num_threads(1)
@@ -18,7 +17,7 @@ def timed(f):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('--rows', type=int, default=10000); ap.add_argument('--reps', type=int, default=3)
-    ap.add_argument('--trl', action='store_true'); a = ap.parse_args()
+    a = ap.parse_args()
     convs = conversations(a.rows)
     tok = load_tokenizer('smollm2')
     texts = [tok.apply_chat_template(c, tokenize=False) for c in convs]
