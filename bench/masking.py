@@ -8,9 +8,10 @@ from tokenlens.models import load_tokenizer
 from tokenlens.masking import mask_rows, MaskSummary
 
 def conversations(n):
-    "User/assistant pairs from consecutive docstring paragraphs: real text, nobody here wrote it."
-    paras = stdlib_docstrings(2*n)
-    return [[{'role': 'user', 'content': paras[2*k]}, {'role': 'assistant', 'content': paras[2*k+1]}] for k in range(len(paras)//2)]
+    "User/assistant pairs from consecutive docstring paragraphs (real text nobody here wrote), paired (0,1), (2,3), … then (1,2), (3,4), …"
+    paras = stdlib_docstrings(10**6)
+    pairs = [(k, k+1) for k in range(0, len(paras)-1, 2)] + [(k, k+1) for k in range(1, len(paras)-1, 2)]   # then offset by one
+    return [[{'role': 'user', 'content': paras[a]}, {'role': 'assistant', 'content': paras[b]}] for a,b in pairs[:n]]
 
 def timed(f):
     t0 = time.perf_counter(); r = f(); return time.perf_counter() - t0, r

@@ -26,9 +26,8 @@ Paths (both on the SmolLM2-135M-Instruct tokenizer):
 * completion-only (`prompt`/`completion` strings): TRL `completion_only_loss=True` (no chat template involved; TRL
   appends the EOS text to the completion), tokenlens `format='prompt_completion'` (also appends the EOS text, `eos=True`).
 
-Rows: `conversations()` from masking.py pairs docstring paragraphs (0,1), (2,3), ... which gives ~5,900 rows from the
-whole stdlib, fewer than the 10,000 wanted, so the same paragraphs are also paired with an offset of one, (1,2), (3,4),
-... giving ~11,700 distinct conversations (no row repeats; each paragraph appears once as a user turn and once as an
+Rows: `conversations()` from masking.py pairs docstring paragraphs (0,1), (2,3), ... and then, with an offset of one,
+(1,2), (3,4), ..., giving ~11,700 distinct conversations (each paragraph appears once as a user turn and once as an
 assistant turn). The prompt/completion rows are the same pairs: prompt = user paragraph + '\\n', completion = assistant
 paragraph. `--rows` cuts the list shorter.
 
@@ -49,7 +48,7 @@ Correctness: the trained tokens (labels != -100) of each side are compared on ev
 input ids are checked first), and one disagreeing row is decoded. A hand-made boundary row ('Link: http:' +
 '//example.com', where '://' is one token) shows how each side treats a token that straddles prompt and completion.
 """
-import argparse, copy, logging, os, sys, time, warnings
+import argparse, tempfile, copy, logging, os, sys, time, warnings
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 if '--tokenizer-threads' not in sys.argv: os.environ['TOKENIZERS_PARALLELISM'] = 'false'
@@ -63,15 +62,11 @@ from tokenlens.models import load_tokenizer, load_model
 from tokenlens.masking import mask_rows, MaskSummary, MASK
 
 QWEN_TRAINING = Path(trl.__file__).parent/'chat_templates'/'qwen2_5_training.jinja'
-SCRATCH = Path('/tmp/trl_helper')
+SCRATCH = Path(tempfile.mkdtemp(prefix='masking_trl_'))
 
 def rows(n):
-    "`n` user/assistant conversations: masking.conversations() plus the same paragraphs paired with an offset of one."
-    convs = conversations(10**6)                     # every stdlib paragraph, paired (0,1), (2,3), ...
-    paras = stdlib_docstrings(10**6)
-    convs += [[{'role': 'user', 'content': paras[k]}, {'role': 'assistant', 'content': paras[k+1]}]
-              for k in range(1, len(paras)-1, 2)]
-    return convs[:n]
+    "`n` user/assistant conversations from masking.conversations() (paragraph pairs (0,1), (2,3), … then offset by one)."
+    return conversations(n)
 
 class TRLWarnings(logging.Filter):
     "Keeps TRL's SFT warnings (printed once at the end) instead of letting every dataset pass print them again."
