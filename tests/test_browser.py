@@ -87,3 +87,32 @@ def test_token_viewer_in_jupyterlab(lab):
             ARTIFACTS.mkdir(exist_ok=True)
             page.locator('.tl-viewer').screenshot(path=str(ARTIFACTS/'token_viewer.png'))
         finally: browser.close()
+
+def test_audit_report_opens_offline(tmp_path):
+    "The HTML report from `tokenlens audit --report` draws in Chromium with no request beyond the file itself."
+    _require(importlib.util.find_spec('playwright') is not None, 'playwright is not installed (pip install playwright)')
+    _require(os.path.exists(CHROMIUM), 'chromium is not installed (apt-get install chromium)')
+    from playwright.sync_api import sync_playwright
+    out = tmp_path/'audit.html'
+    r = subprocess.run(['tokenlens', 'audit', '--quiet', '--report', str(out)], capture_output=True, text=True,
+                       env=dict(os.environ, HF_HUB_OFFLINE='1'), timeout=300)
+    assert r.returncode == 1 and out.exists(), r.stderr
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={'width': 1280, 'height': 900})
+            requests = []
+            page.on('request', lambda req: requests.append(req.url))
+            page.goto(out.as_uri(), wait_until='load')
+            assert requests == [out.as_uri()], requests          # nothing else: no CDN, no fonts, no scripts
+            assert page.title() == 'tokenlens audit: demo.jsonl'
+            kinds = page.eval_on_selector_all('table.tl-audit td code', 'es => es.map(e => e.innerText)')
+            assert kinds == ['bad_row', 'nothing_to_train', 'truncated', 'straddle', 'drift', 'boundary_bias', 'special_text'], kinds
+            straddle = page.eval_on_selector('.tl-audit-row .tl-tok.tl-straddle', 'e => [e.innerText, getComputedStyle(e).backgroundColor]')
+            assert straddle == ['://', 'rgb(255, 199, 102)'], straddle
+            masked = page.eval_on_selector('.tl-audit-row .tl-tok.tl-masked', 'e => getComputedStyle(e).backgroundColor')
+            assert masked == 'rgb(222, 222, 222)', masked
+            assert page.locator('.tl-audit-row').count() == 15
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS/'audit_report.png'), full_page=False)
+        finally: browser.close()

@@ -12,8 +12,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['CAUSES', 'diff_ids', 'Region', 'DriftReport', 'compare_ids', 'concat_drift', 'check_messages', 'render_chat',
-           'template_drift', 'RoundTrip', 'roundtrip', 'decode_check', 'concat_drift_batch', 'template_drift_batch',
-           'DriftSummary']
+           'template_drift', 'prefix_drift', 'RoundTrip', 'roundtrip', 'decode_check', 'concat_drift_batch',
+           'template_drift_batch', 'DriftSummary']
 
 # %% ../nbs/02_drift.ipynb #7435aff2
 def diff_ids(a:list, b:list)->list:
@@ -32,7 +32,7 @@ CAUSES = {
     'added_token_strip': "an added token's lstrip/rstrip flag swallowed whitespace next to it",
     'prefix_space': "a SentencePiece prefix space (▁) on one side only: separately encoded pieces each get one",
     'merged_whitespace': "same text, but whitespace merged into a neighbouring token on one side",
-    'boundary_merge': "same text, split into different tokens at a seam",
+    'boundary_merge': "the same characters split differently at a seam (or a prompt's end merged with the reply in training)",
     'cleanup_spaces': "decoding removed spaces before punctuation (clean_up_tokenization_spaces)",
     'unknown_token': "an unknown token stands for text the vocabulary cannot spell",
     'missing_bytes': "the text has bytes the vocabulary cannot spell; the tokenizer dropped them",
@@ -235,9 +235,21 @@ def template_drift(tok,                 # The tokenizer
     serve = tokenize(tok, serve_text, add_special_tokens=serve_add_special_tokens)
     train = tokenize(tok, train_text, add_special_tokens=train_add_special_tokens) if train_text is not None \
             else from_ids(tok, _check_ids(tok, train_ids, 'train_ids'))
-    if len(train.text) > len(serve_text) and train.text.startswith(serve_text):
-        train = _cut_at(train, len(serve_text))
-    return DriftReport(train, serve)
+    return prefix_drift(train, serve)
+
+def prefix_drift(train:Tokenized, # Training's tokens, of the prompt and possibly the answer after it
+                 serve:Tokenized, # Serving's tokens of the prompt alone
+                )->DriftReport:
+    "Drift between serving's prompt and the tokens training gave the same characters (cut where the prompt ends)."
+    cut = len(train.text) > len(serve.text) and train.text.startswith(serve.text)
+    if cut: train = _cut_at(train, len(serve.text))
+    rep = DriftReport(train, serve)
+    if cut and len(train.text) > len(serve.text):   # training's last prompt token runs on into the reply
+        for r in rep.regions:
+            if r.i1 == len(train) and r.j1 == len(serve) and r.causes == ['different_text'] and r.expected.startswith(r.actual):
+                r.causes = ['boundary_merge']
+        rep.causes = list(dict.fromkeys(c for r in rep.regions for c in r.causes))
+    return rep
 
 # %% ../nbs/02_drift.ipynb #e7f07020
 class RoundTrip:

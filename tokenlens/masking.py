@@ -13,8 +13,9 @@ from .render import render_html, render_text
 
 # %% auto #0
 __all__ = ['MASK', 'STATES', 'FORMATS', 'Masked', 'label_tokens', 'mask_text', 'segments_plan', 'mask_segments',
-           'prompt_completion_plan', 'mask_prompt_completion', 'message_spans', 'chat_plan', 'mask_chat',
-           'template_plan', 'mask_template', 'row_plan', 'mask_rows', 'MaskSummary', 'MaskCollator']
+           'prompt_completion_plan', 'mask_prompt_completion', 'message_spans', 'NothingToTrain', 'chat_plan',
+           'mask_chat', 'template_plan', 'mask_template', 'row_plan', 'label_plans', 'mask_rows', 'MaskSummary',
+           'MaskCollator']
 
 # %% ../nbs/03_masking.ipynb #65b983b9
 MASK = -100
@@ -218,13 +219,16 @@ def message_spans(rendered:str, messages:list)->list:
     return spans
 
 # %% ../nbs/03_masking.ipynb #1aeadada
+class NothingToTrain(ValueError):
+    "An example with no text to train: an empty reply, or a response template that is not there."
+
 def chat_plan(tok, messages:list, roles_to_train=('assistant',), train_on_eos:str='turn', chat_template:str=None, **template_kwargs)->tuple:
     "`(text, trained ranges, end-of-turn searches)` for a conversation rendered with the chat template."
     if train_on_eos not in ('turn', 'last', 'none'): raise ValueError(f"train_on_eos must be 'turn', 'last' or 'none', not {train_on_eos!r}")
     messages = check_messages(messages)
     for k,m in enumerate(messages):
         if m['role'] in roles_to_train and not (m.get('content') or '').strip():
-            raise ValueError(f"messages[{k}] ({m['role']}) has empty content: nothing to train")
+            raise NothingToTrain(f"messages[{k}] ({m['role']}) has empty content: nothing to train")
     if chat_template is None and not getattr(tok, 'chat_template', None): raise ValueError("the tokenizer has no chat template; pass chat_template=")
     text = tok.apply_chat_template(messages, tokenize=False, chat_template=chat_template, **template_kwargs)
     spans = message_spans(text, messages)
@@ -259,7 +263,7 @@ def template_plan(text:str, response_template:str, instruction_template:str=None
         end = len(text) if j < 0 else j
         ranges.append((start, end)); pos = end
         if not instruction_template: break
-    if not ranges: raise ValueError(f"response_template {response_template!r} not found in the text")
+    if not ranges: raise NothingToTrain(f"response_template {response_template!r} not found in the text")
     return text, ranges
 
 def mask_template(tok,                       # The tokenizer
@@ -323,6 +327,23 @@ def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
                    _row_warnings(n, keep, max_length, truncated, trainable, nstr, straddle))
     return done, rest
 
+def label_plans(tok,                  # The tokenizer
+                plans:dict,           # key -> `(text, trained ranges, end-of-turn searches)`, as from `row_plan`
+                ids:dict,             # key -> the ids of that text
+                straddle:str='mask',  # Policy for straddling tokens
+                max_length:int=None,  # Truncate to this many tokens
+                source:str='',        # Where the rows came from, for messages
+               )->dict:
+    "key -> `(input_ids, labels, attention_mask, trainable, straddles, absorbed, warnings)`, or the `ValueError` that row raised."
+    done, rest = _label_batch(tok, plans, ids, straddle, max_length)
+    for k in rest:   # ids that do not spell the text byte for byte: the general span path
+        text, ranges, eot = plans[k]
+        try:
+            m = label_tokens(Tokenized(text, ids[k], tok), ranges, straddle, max_length, eot, source=source)
+            done[k] = (m.input_ids, m.labels, m.attention_mask, m.trainable, len(m.straddles), len(m.absorbed), m.warnings)
+        except ValueError as e: done[k] = e
+    return done
+
 def mask_rows(batch:dict,            # A batch of rows, column name -> list
               indices=None,          # Row indices (from `with_indices=True`), used in error messages
               tok=None,              # The tokenizer
@@ -340,13 +361,7 @@ def mask_rows(batch:dict,            # A batch of rows, column name -> list
         try: plans[k] = row_plan(tok, {c: v[k] for c,v in batch.items()}, format, **plan_kwargs)
         except (KeyError, TypeError, ValueError) as e: errs[k] = f"row {idx[k]}: {e.args[0] if e.args else e}"
     ids = dict(zip(plans, encode_batch(tok, [p[0] for p in plans.values()]))) if plans else {}
-    done, rest = _label_batch(tok, plans, ids, straddle, max_length)
-    for k in rest:   # ids that do not spell the text byte for byte: the general span path
-        text, ranges, eot = plans[k]
-        try:
-            m = label_tokens(Tokenized(text, ids[k], tok), ranges, straddle, max_length, eot, source=format)
-            done[k] = (m.input_ids, m.labels, m.attention_mask, m.trainable, len(m.straddles), len(m.absorbed), m.warnings)
-        except ValueError as e: done[k] = e
+    done = label_plans(tok, plans, ids, straddle, max_length, source=format)
     out = {c: [] for c in _ROW_COLS}
     for k in range(n):
         v = done.get(k)
