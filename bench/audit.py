@@ -1,0 +1,40 @@
+"""Audit throughput on 10k rows of mixed formats, against the floor: the tokenizer's own batched encode of the same
+training texts. Run: python bench/audit.py [--rows 10000] [--reps 3]"""
+import argparse, os, time
+os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+import torch; torch.set_num_threads(1)
+from masking import conversations
+from tokenlens.models import load_tokenizer
+from tokenlens.audit import audit, plan_row
+
+def rows(n):
+    "A quarter each of messages, alpaca, prompt/completion and `### Response:` text rows, from real docstring pairs."
+    convs = conversations(n)
+    out = []
+    for k,c in enumerate(convs):
+        q, a = c[0]['content'], c[1]['content']
+        out.append([{'messages': c}, {'instruction': q, 'input': '', 'output': a},
+                    {'prompt': q + '\n', 'completion': a}, {'text': f"### Instruction:\n{q}\n\n### Response:\n{a}"}][k % 4])
+    return out
+
+def timed(f):
+    t0 = time.perf_counter(); r = f(); return time.perf_counter() - t0, r
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(); ap.add_argument('--rows', type=int, default=10000); ap.add_argument('--reps', type=int, default=3)
+    a = ap.parse_args()
+    tok = load_tokenizer('smollm2')
+    data = rows(a.rows)
+    texts = [plan_row(tok, r).text for r in data]
+    print(f"{len(data)} rows, {sum(map(len, texts))/len(texts):.0f} chars each; torch threads {torch.get_num_threads()}, "
+          f"TOKENIZERS_PARALLELISM={os.environ['TOKENIZERS_PARALLELISM']}, {os.cpu_count()} CPUs")
+    audit(data[:50], tok)   # warm: bytes table, prefix index, compiled chat template
+    cases = {'floor: tok(texts) (batched encode of the training texts)': lambda: tok(texts),
+             'audit, num_proc=1': lambda: audit(data, tok, max_length=512),
+             'audit, num_proc=2': lambda: audit(data, tok, max_length=512, num_proc=2)}
+    best = {k: float('inf') for k in cases}
+    for _ in range(a.reps):
+        for k,f in cases.items(): best[k] = min(best[k], timed(f)[0])
+    floor = best['floor: tok(texts) (batched encode of the training texts)']
+    for k,v in best.items(): print(f"{v:7.3f} s  {len(data)/v:9,.0f} rows/s  {v/floor:5.2f}x floor  {k}")
+    print(audit(data, tok, max_length=512).summary(5))
