@@ -27,7 +27,7 @@ def test_clean_file_exits_0_and_bad_rows_exit_1(tmp_path):
     r = run('audit', str(tmp_path/'mixed.jsonl'), '--quiet')
     assert r.returncode == 1
     assert 'row 1 (line 2, -): bad_row: line 2: malformed JSON' in r.stdout
-    assert 'row 2 (line 3, prompt_completion): bad_row: completion must be a string, got a array' in r.stdout
+    assert 'row 2 (line 3, prompt_completion): bad_row: completion must be a string, got an array' in r.stdout
 
 @pytest.mark.parametrize('args,message', [
     (['nope.jsonl'], 'nope.jsonl: no such file or directory'),

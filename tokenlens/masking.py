@@ -14,8 +14,8 @@ from .render import render_html, render_text
 # %% auto #0
 __all__ = ['MASK', 'STATES', 'FORMATS', 'Masked', 'label_tokens', 'mask_text', 'segments_plan', 'mask_segments',
            'prompt_completion_plan', 'mask_prompt_completion', 'message_spans', 'NothingToTrain', 'chat_plan',
-           'mask_chat', 'template_plan', 'mask_template', 'row_plan', 'label_plans', 'mask_rows', 'MaskSummary',
-           'MaskCollator']
+           'mask_chat', 'template_plan', 'mask_template', 'conversational_plan', 'row_plan', 'label_plans', 'mask_rows',
+           'MaskSummary', 'MaskCollator']
 
 # %% ../nbs/03_masking.ipynb #65b983b9
 MASK = -100
@@ -222,17 +222,24 @@ def message_spans(rendered:str, messages:list)->list:
 class NothingToTrain(ValueError):
     "An example with no text to train: an empty reply, or a response template that is not there."
 
-def chat_plan(tok, messages:list, roles_to_train=('assistant',), train_on_eos:str='turn', chat_template:str=None, **template_kwargs)->tuple:
+def chat_plan(tok,                           # The tokenizer
+              messages:list,                 # [{"role", "content"}, ...]
+              roles_to_train=('assistant',), # Roles whose messages are trained
+              train_on_eos:str='turn',       # Train end-of-turn tokens: 'turn' (every trained turn), 'last' or 'none'
+              chat_template:str=None,        # Template to use instead of the tokenizer's
+              train_messages=None,           # Indices of the messages to train, instead of those of `roles_to_train`
+              **template_kwargs,             # Passed to `apply_chat_template`
+             )->tuple:
     "`(text, trained ranges, end-of-turn searches)` for a conversation rendered with the chat template."
     if train_on_eos not in ('turn', 'last', 'none'): raise ValueError(f"train_on_eos must be 'turn', 'last' or 'none', not {train_on_eos!r}")
     messages = check_messages(messages)
-    for k,m in enumerate(messages):
-        if m['role'] in roles_to_train and not (m.get('content') or '').strip():
-            raise NothingToTrain(f"messages[{k}] ({m['role']}) has empty content: nothing to train")
+    trained = [k for k,m in enumerate(messages) if m['role'] in roles_to_train] if train_messages is None else sorted(train_messages)
+    for k in trained:
+        if not (messages[k].get('content') or '').strip():
+            raise NothingToTrain(f"messages[{k}] ({messages[k]['role']}) has empty content: nothing to train")
     if chat_template is None and not getattr(tok, 'chat_template', None): raise ValueError("the tokenizer has no chat template; pass chat_template=")
     text = tok.apply_chat_template(messages, tokenize=False, chat_template=chat_template, **template_kwargs)
     spans = message_spans(text, messages)
-    trained = [k for k,m in enumerate(messages) if m['role'] in roles_to_train]
     eot = [(spans[k][1], spans[k+1][0] if k+1 < len(spans) else len(text)+1) for n,k in enumerate(trained)
            if train_on_eos == 'turn' or (train_on_eos == 'last' and n == len(trained)-1)]
     return text, [spans[k] for k in trained], eot
@@ -278,6 +285,11 @@ def mask_template(tok,                       # The tokenizer
 # %% ../nbs/03_masking.ipynb #495833a6
 FORMATS = ('messages', 'segments', 'prompt_completion', 'text')
 
+def conversational_plan(tok, prompt:list, completion:list, **chat_kwargs)->tuple:
+    "`(text, trained ranges, end-of-turn searches)` for TRL's conversational prompt/completion: the completion's messages are trained."
+    msgs = check_messages(prompt, 'prompt') + check_messages(completion, 'completion')
+    return chat_plan(tok, msgs, train_messages=range(len(prompt), len(msgs)), **chat_kwargs)
+
 def row_plan(tok, row:dict, format:str, response_template:str=None, instruction_template:str=None,
              eos:bool=True, **chat_kwargs)->tuple:
     "`(text, trained ranges, end-of-turn searches)` for one dataset row in `format`."
@@ -286,7 +298,9 @@ def row_plan(tok, row:dict, format:str, response_template:str=None, instruction_
         return row[name]
     if format == 'messages': return chat_plan(tok, field('messages'), **chat_kwargs)
     if format == 'segments': return (*segments_plan(field('segments')), ())
-    if format == 'prompt_completion': return (*prompt_completion_plan(tok, field('prompt'), field('completion'), eos), ())
+    if format == 'prompt_completion':
+        if isinstance(field('prompt'), list): return conversational_plan(tok, row['prompt'], field('completion'), **chat_kwargs)
+        return (*prompt_completion_plan(tok, field('prompt'), field('completion'), eos), ())
     if format == 'text':
         if not response_template: raise ValueError("format 'text' needs response_template=")
         return (*template_plan(field('text'), response_template, instruction_template), ())

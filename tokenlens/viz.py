@@ -6,6 +6,7 @@
 from __future__ import annotations
 import html
 import ipywidgets as widgets
+from fastcore.basics import patch
 from .render import render, views_of
 
 # %% auto #0
@@ -68,3 +69,12 @@ class TokenViewer(widgets.VBox):
                             f" (row {k}, score {problem_score(self.items[k])})</span>")
         self.view.value = render(self.current, hide=hide, side_by_side=self.side_by_side, max_tokens=self.max_tokens)
         self.prev.disabled, self.next.disabled = self.pos == 0, self.pos == len(self.items) - 1
+
+# %% ../nbs/05_viz.ipynb #00a4d3cd
+@patch
+def _repr_mimebundle_(self:TokenViewer, **kwargs):
+    "The live widget, plus the current example as static HTML for front ends without a widget manager."
+    data = widgets.VBox._repr_mimebundle_(self, **kwargs) or {}
+    data['text/plain'] = f"TokenViewer({len(self.items)} examples, showing {self.pos + 1})"
+    data['text/html'] = f"<div class='tl-viewer-static'>{self.where.value}{self.view.value}</div>"
+    return data
