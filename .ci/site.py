@@ -5,7 +5,10 @@ Each notebook goes through nbdev's own docs processors (what `nbdev_proc_nbs` ru
 show_doc, `#| hide`, doc links), then `jupyter nbconvert`'s HTML exporter with a template that loads nothing from
 the network (no require.js, MathJax, mermaid or widget scripts). What Quarto would do with the processed notebook is
 done here by hand: the frontmatter becomes the page title, `#| echo: false` / `#| output: asis` cells are applied and
-their directives removed, links to notebooks and to the published site point at the local pages."""
+their directives removed, links to notebooks and to the published site point at the local pages. The stylesheets
+`_quarto.yml` gives Quarto (`format: html: css:`, i.e. nbs/styles.css) are copied and loaded last, and text outputs carry
+Quarto's classes (`cell-output cell-output-stdout`, `<pre><code>`), so the same CSS styles both sites; the page frame
+(navbar with the site's title, sidebar, boxes for markdown code blocks) stands in for Quarto's cosmo theme."""
 import os, re, sys, html, shutil, tempfile, multiprocessing, posixpath
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -119,12 +122,18 @@ def sidebar(nbs=NBS):
         else: out.append((item.get('section'), [o if isinstance(o, str) else o.get('href') for o in item.get('contents', [])]))
     return out
 
-def nav_html(page, titles, pages, groups, name='tokenlens'):
-    "A sidebar of links from `page` to every page, in sidebar.yml's order; pages missing from it come last."
+def navbar_html(page, name='tokenlens'):
+    "The top bar with the site's title, linking home: where Quarto puts `website: title` when there is a navbar."
+    home = posixpath.relpath('index.html', posixpath.dirname(page) or '.')
+    return f"<header class='tl-navbar'><a class='tl-site-name' href='{home}'>{html.escape(name)}</a></header>"
+
+def nav_html(page, titles, pages, groups):
+    """A sidebar of links from `page` to every page, in sidebar.yml's order; pages missing from it come last.
+    No title on top: with a navbar, Quarto's sidebar has none either (the navbar shows it; index is listed by its title)."""
     here = posixpath.dirname(page)
     listed = {nb for _, nbs in groups for nb in nbs}
     rest = [nb for nb in pages if nb not in listed]
-    out = ["<nav class='tl-site-nav'><a class='tl-site-name' href='" + posixpath.relpath('index.html', here or '.') + f"'>{html.escape(name)}</a><ul>"]
+    out = ["<nav class='tl-site-nav'><ul>"]
     cur = " class='tl-current'"
     for section, nbs in groups + ([('Not in sidebar.yml', rest)] if rest else []):
         items = ''.join(f"<li{cur if pages[nb] == page else ''}><a href='{posixpath.relpath(pages[nb], here or '.')}'>"
@@ -138,8 +147,12 @@ TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {% block jupyter_widgets %}{% endblock %}
 {%- block html_head_js_mathjax -%}{%- endblock -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock -%}
-{% block extra_css %}<style type="text/css">
-body.jp-Notebook { display: flex; margin: 0; padding: 0; }
+{#- After JupyterLab's CSS, so these rules win over it at equal specificity; the project's stylesheets come last. -#}
+{%- block html_head_css -%}<style type="text/css">
+body.jp-Notebook { margin: 0; padding: 0; }
+.tl-navbar { box-sizing: border-box; height: 3rem; padding: 0 1rem; display: flex; align-items: center; background: #2780e3; }
+.tl-navbar .tl-site-name { font: 700 1.2rem/1 system-ui, sans-serif; color: #fff; text-decoration: none; }
+.tl-page { display: flex; }
 .tl-site-nav { flex: 0 0 15rem; box-sizing: border-box; height: 100vh; position: sticky; top: 0; overflow-y: auto;
   padding: 1.2rem 1rem; border-right: 1px solid #e5e5e5; font: 14px/1.5 system-ui, sans-serif; background: #fafafa; }
 .tl-site-nav ul { list-style: none; padding-left: 0; margin: 0.2rem 0; }
@@ -147,25 +160,67 @@ body.jp-Notebook { display: flex; margin: 0; padding: 0; }
 .tl-site-nav a { text-decoration: none; color: #2a6ebb; }
 .tl-site-nav .tl-current > a { font-weight: 600; color: #111; }
 .tl-site-nav .tl-section > span { display: block; margin-top: 0.6rem; font-weight: 600; color: #555; }
-.tl-site-name { font-size: 1.2rem; font-weight: 700; }
-body.jp-Notebook > main { flex: 1; min-width: 0; max-width: 60rem; padding: 1rem 2rem; }
+.tl-page > main { flex: 1; min-width: 0; max-width: 60rem; padding: 1rem 2rem; }
 main > .jp-Cell:first-child blockquote { font-style: italic; font-size: 120%; opacity: 0.75; border: none; padding-left: 0; }
 .tl-remove-input .jp-Cell-inputWrapper { display: none; }
-</style>{% endblock extra_css %}
+/* Code blocks in markdown (```sh ..., show_doc signatures) in a box, as Quarto's theme draws div.sourceCode; lines scroll */
+.jp-RenderedMarkdown .highlight, .jp-RenderedMarkdown > pre { box-sizing: border-box; margin: 0 0 1rem; padding: 0.4em 0.6em;
+  background: #f1f3f5; border: 1px solid #e3e6e9; border-radius: 4px; overflow-x: auto; }
+.jp-RenderedMarkdown .highlight > pre, .jp-RenderedMarkdown > pre > code { margin: 0; padding: 0; border: none;
+  background: transparent; white-space: pre; }
+</style>
+{%- for href in resources.tl_css %}
+<link rel="stylesheet" href="{{ href }}">
+{%- endfor -%}
+{%- endblock html_head_css -%}
 {%- block body_header -%}
 <body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
+{{ resources.tl_navbar }}
+<div class="tl-page">
 {{ resources.tl_nav }}
 <main>
 {%- endblock body_header -%}
+{% block body_footer %}
+</main>
+</div>
+</body>
+{% endblock body_footer %}
+{#- Text outputs as Quarto writes them (a div.cell-output.cell-output-<stream|display> holding <pre><code>), so that the
+    rules of styles.css, written for Quarto's markup, apply here too. -#}
+{% block stream_stdout -%}
+<div class="jp-RenderedText jp-OutputArea-output cell-output cell-output-stdout" data-mime-type="text/plain">
+<pre><code>{{- output.text | ansi2html -}}</code></pre>
+</div>
+{%- endblock stream_stdout %}
+{% block stream_stderr -%}
+<div class="jp-RenderedText jp-OutputArea-output cell-output cell-output-stderr" data-mime-type="application/vnd.jupyter.stderr">
+<pre><code>{{- output.text | ansi2html -}}</code></pre>
+</div>
+{%- endblock stream_stderr %}
+{%- block data_text scoped %}
+<div class="jp-RenderedText jp-OutputArea-output cell-output cell-output-display {{ extra_class }}" data-mime-type="text/plain">
+<pre><code>{{- output.data['text/plain'] | ansi2html -}}</code></pre>
+</div>
+{%- endblock -%}
 """
+
+def quarto_css(quarto):
+    "The stylesheets `_quarto.yml` gives Quarto's HTML format (`format: html: css:`), relative to nbs/."
+    css = ((quarto.get('format') or {}).get('html') or {}).get('css') or []
+    return [css] if isinstance(css, str) else list(css)
 
 def render(proc_dir, out, nbs=NBS):
     "Turn the processed notebooks in `proc_dir` into HTML pages under `out`; return {notebook: page}."
     import jinja2
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
-    website = yaml.safe_load((nbs/'_quarto.yml').read_text()).get('website', {})
+    quarto = yaml.safe_load((nbs/'_quarto.yml').read_text())
+    website = quarto.get('website', {})
     site_url, name = (website.get('site-url') or '').rstrip('/'), website.get('title') or 'tokenlens'
+    css = quarto_css(quarto)
+    for f in css:
+        (out/f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(nbs/f, out/f)
     docs = {}
     for src in notebooks(nbs):
         nb_rel = src.relative_to(nbs).as_posix()
@@ -180,7 +235,9 @@ def render(proc_dir, out, nbs=NBS):
     exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'tl-remove-input'}, enabled=True), enabled=True)
     for nb_rel, (nb, fm, page) in docs.items():
         nb.metadata['title'] = f"{titles[nb_rel]} – {name}"  # the template's <title>
-        body, _ = exporter.from_notebook_node(nb, resources={'tl_nav': nav_html(page, titles, pages, groups, name)})
+        here = posixpath.dirname(page) or '.'
+        body, _ = exporter.from_notebook_node(nb, resources={'tl_nav': nav_html(page, titles, pages, groups), 'tl_navbar': navbar_html(page, name),
+                                                             'tl_css': [posixpath.relpath(f, here) for f in css]})
         body = _fix_links(_fix_headings(body), page, pages, site_url)
         dest = out/page
         dest.parent.mkdir(parents=True, exist_ok=True)

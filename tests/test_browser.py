@@ -4,6 +4,8 @@ import importlib.util, json, os, shutil, socket, subprocess, sys, time, urllib.r
 from pathlib import Path
 import pytest
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('browser')]
+
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync']

@@ -47,6 +47,7 @@ def test_empty_and_malformed_files_exit_2(tmp_path):
     r = run('audit', str(tmp_path/'bad.json'))
     assert r.returncode == 2 and 'malformed JSON at line 2, column 16' in r.stderr
 
+@pytest.mark.slow
 def test_workers_agree_with_one_process(tmp_path):
     rows = [json.loads(l) for l in (open(__import__('tokenlens.audit', fromlist=['DEMO']).DEMO).read().splitlines()) if l.endswith('}')]
     (tmp_path/'many.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows * 30))

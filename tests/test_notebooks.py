@@ -5,8 +5,13 @@ from nbdev.test import test_nb as run_nb
 
 NBS = Path(__file__).resolve().parent.parent/'nbs'
 notebooks = sorted(p for p in NBS.rglob('*.ipynb') if not any(part.startswith(('.', '_')) for part in p.relative_to(NBS).parts))
+# Notebooks that load and run a model (generation, a LoRA fine-tune): left out of the quick tier, `pytest -m "not slow"`.
+SLOW = {'04_healing.ipynb', 'tutorials/token_healing.ipynb', 'tutorials/masking_finetune.ipynb', '01_models.ipynb'}
 
-@pytest.mark.parametrize('nb', notebooks, ids=[str(p.relative_to(NBS)) for p in notebooks])
+def name(p): return str(p.relative_to(NBS))
+
+@pytest.mark.parametrize('nb', [pytest.param(p, marks=pytest.mark.slow) if name(p) in SLOW else p for p in notebooks],
+                         ids=[name(p) for p in notebooks])
 def test_notebook(nb):
     ok, secs = run_nb(nb, skip_flags=['notest'], basepath=NBS.parent)
     assert ok, f"{nb.name} failed (see the traceback above)"

@@ -4,13 +4,13 @@
 
 # %% ../nbs/06_audit.ipynb #ab72efa8
 from __future__ import annotations
-import html, json, multiprocessing, os, re, sys, time, warnings
+import argparse, html, inspect, json, multiprocessing, os, re, sys, time, typing, warnings
 from collections import Counter, namedtuple
 from pathlib import Path
 from fastcore.basics import patch
-from fastcore.script import Param, anno_parser, call_parse
+from fastcore.docments import docments
 import tokenlens
-from .core import Tokenized, bytes_table, encode_batch, show_bytes, tokenize, tokenlens_spans
+from .core import Tokenized, bytes_table, encode_batch, show_bytes, spans_table, tokenize
 from .drift import CAUSES, check_messages, prefix_drift, render_chat
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
@@ -20,7 +20,8 @@ from .render import legend_html, render
 # %% auto #0
 __all__ = ['FORMATS', 'SHAREGPT_ROLES', 'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'KINDS', 'WEIGHTS', 'Rows',
            'DEMO', 'DEMO_MAX_LENGTH', 'COMMANDS', 'detect_format', 'to_messages', 'plan_row', 'BadRow', 'check_rows',
-           'InputError', 'read_rows', 'AuditReport', 'audit', 'tokenlens_audit', 'main']
+           'InputError', 'read_rows', 'AuditReport', 'audit', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser',
+           'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #eb4072c8
 FORMATS = ('auto', 'messages', 'sharegpt', 'alpaca', 'prompt_completion', 'input_output', 'text')
@@ -451,9 +452,8 @@ def save(self:AuditReport, path, n:int=20)->Path:
 def _fail(msg:str)->int:
     print(f"tokenlens audit: error: {msg}", file=sys.stderr); return 2
 
-@call_parse
 def tokenlens_audit(
-    file:Param("JSONL, JSON or Parquet file, or a saved `datasets` directory (default: the bundled demo)", str, opt=False, nargs='?')=None,
+    file:str=None,                  # JSONL, JSON or Parquet file, or a saved `datasets` directory (default: the bundled demo)
     model:str='smollm2',            # Tokenizer: smollm2, mistral, gemma3 (embedded), a hub id or a local path
     format:str='auto',              # auto, messages, sharegpt, alpaca, prompt_completion, input_output or text
     response_template:str=None,     # What starts a response in `text` rows (default: try the common ones)
@@ -483,22 +483,58 @@ def tokenlens_audit(
     return res.exit_code
 
 # %% ../nbs/06_audit.ipynb #c2e00907
-COMMANDS = {'audit': tokenlens_audit, 'spans': tokenlens_spans}
+def tokenlens_spans(
+    text:str='The link is <a href="http:', # Text to tokenize
+    model:str='smollm2',                   # Embedded default (smollm2, mistral, gemma3), hub id or local path
+    special:bool=False,                    # Let the tokenizer add its special tokens (BOS/EOS)
+)->int:
+    "Print which characters each token of a text covers."
+    from tokenlens.models import load_tokenizer
+    try: tok = load_tokenizer(model)
+    except Exception as e:
+        print(f"tokenlens spans: error: cannot load tokenizer {model!r}: {e}", file=sys.stderr)
+        return 2
+    print(spans_table(tokenize(tok, text, add_special_tokens=special)))
+    return 0
 
-def _dashed(p):
-    "Show and accept `--max-length` for fastcore's `--max_length` (the underscore spelling keeps working)."
-    for a in p._actions:
-        a.option_strings = [s.replace('_', '-') if s.startswith('--') else s for s in a.option_strings]
-        for s in a.option_strings: p._option_string_actions[s] = a
+COMMANDS = {'audit': (tokenlens_audit, 'file'), 'spans': (tokenlens_spans, 'text')}
+
+def cli_parser(func,           # The command's function
+               prog:str,       # Program name shown in usage
+               positional=(),  # Parameters taken as positional arguments (optional when they have a default)
+              )->argparse.ArgumentParser:
+    "An argparse parser for `func` from its signature, type hints and docments."
+    p = argparse.ArgumentParser(prog=prog, description=func.__doc__)
+    hints, docs = typing.get_type_hints(func), docments(func)
+    for name, prm in inspect.signature(func).parameters.items():
+        required = prm.default is inspect.Parameter.empty
+        typ, default, help = hints.get(name, str), None if required else prm.default, docs.get(name) or ''
+        if name in positional:
+            p.add_argument(name, nargs=None if required else '?', type=typ, default=default, help=help)
+            continue
+        kw = dict(action='store_true') if typ is bool else dict(type=typ, metavar=name.upper())
+        p.add_argument('--' + name.replace('_', '-'), dest=name, default=default, **kw,
+                       help=help + (f' (default: {default})' if default not in (None, False) else ''))
+        if '_' in name: p.add_argument('--' + name, dest=name, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kw)
     return p
+
+def _usage()->str:
+    cmds = '\n'.join(f"  {n:<7} {f.__doc__}" for n,(f,_) in COMMANDS.items())
+    return (f"usage: tokenlens {{{','.join(COMMANDS)}}} [options]\n\ncommands:\n{cmds}\n\n"
+            "`tokenlens COMMAND --help` lists a command's options.")
 
 def main(argv:list=None)->int:
     "The `tokenlens` console script: `tokenlens audit ...` or `tokenlens spans ...`."
     argv = sys.argv[1:] if argv is None else list(argv)
-    usage = "usage: tokenlens {audit,spans} [options]   (tokenlens audit --help)"
-    if not argv or argv[0] in ('-h', '--help'): print(usage); return 0 if argv else 2
-    if argv[0] not in COMMANDS: print(f"tokenlens: unknown command {argv[0]!r}\n{usage}", file=sys.stderr); return 2
-    func = COMMANDS[argv[0]]
-    args = vars(_dashed(anno_parser(func, prog=f"tokenlens {argv[0]}")).parse_args(argv[1:]))
-    args.pop('pdb', None); args.pop('xtra', None)
-    return func(**args) or 0
+    if not argv or argv[0] in ('-h', '--help'):
+        print(_usage(), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    if argv[0] not in COMMANDS:
+        print(f"tokenlens: unknown command {argv[0]!r}\n{_usage()}", file=sys.stderr)
+        return 2
+    func, pos = COMMANDS[argv[0]]
+    return func(**vars(cli_parser(func, f"tokenlens {argv[0]}", [pos]).parse_args(argv[1:]))) or 0
+
+def spans_main()->int:
+    "The `tokenlens-spans` console script, the same as `tokenlens spans`."
+    return main(['spans', *sys.argv[1:]])

@@ -8,12 +8,11 @@ import json, re, weakref
 import numpy as np
 import regex
 from fastcore.basics import patch, store_attr
-from fastcore.script import call_parse, Param
 
 # %% auto #0
-__all__ = ['byte_level_alphabet', 'vocab_kind', 'BytesTable', 'bytes_table', 'visible', 'show_bytes', 'spelling_offset',
-           'token_spans', 'Tokenized', 'tokenize', 'check_spans', 'from_ids', 'encode_batch', 'SpanBatch',
-           'spans_batch', 'grapheme_groups', 'spans_table', 'tokenlens_spans']
+__all__ = ['TORCH_INSTALL', 'byte_level_alphabet', 'vocab_kind', 'BytesTable', 'bytes_table', 'visible', 'show_bytes',
+           'spelling_offset', 'token_spans', 'Tokenized', 'tokenize', 'check_spans', 'from_ids', 'encode_batch',
+           'SpanBatch', 'spans_batch', 'grapheme_groups', 'spans_table', 'needs_torch']
 
 # %% ../nbs/00_core.ipynb #4a7111df
 def byte_level_alphabet()->dict:
@@ -369,13 +368,13 @@ def spans_table(t:Tokenized)->str:
         rows.append(f"{i:>4} {tid:>7}  {f'{s}-{e}':<11} {visible(t.text[s:e])!r:<16} {show_bytes(t.table[tid])!r}{mark}")
     return '\n'.join(rows + [f"note: {n}" for n in t.notes])
 
-# %% ../nbs/00_core.ipynb #89283aaa
-@call_parse
-def tokenlens_spans(
-    text:Param("Text to tokenize", str, opt=False, nargs='?')='The link is <a href="http:',
-    model:str='smollm2',                   # Embedded default (smollm2, mistral), hub id or local path
-    special:bool=False,                    # Let the tokenizer add its special tokens (BOS/EOS)
-):
-    "Print which characters each token of `text` covers."
-    from tokenlens.models import load_tokenizer
-    print(spans_table(tokenize(load_tokenizer(model), text, add_special_tokens=special)))
+# %% ../nbs/00_core.ipynb #8dca4974
+TORCH_INSTALL = 'pip install "tokenlens-kit[torch]"'
+
+def needs_torch(feature:str): # What needs it, for the message
+    "The `torch` module, or an `ImportError` that says `feature` needs it and how to install it."
+    try: import torch
+    except ImportError:
+        raise ImportError(f"{feature} needs PyTorch, which is not installed: {TORCH_INSTALL} "
+                          "(or install a torch build for your machine first, e.g. the CPU wheel)") from None
+    return torch

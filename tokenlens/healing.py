@@ -7,7 +7,8 @@ from __future__ import annotations
 import bisect, html, warnings
 import numpy as np
 from fastcore.basics import patch
-from .core import Tokenized, bytes_table, show_bytes, tokenize
+from transformers import LogitsProcessor
+from .core import Tokenized, bytes_table, needs_torch, show_bytes, tokenize
 from .render import render_html
 
 # %% auto #0
@@ -155,11 +156,10 @@ def backoff(tok,                  # The tokenizer
     return best
 
 # %% ../nbs/04_healing.ipynb #1f439370
-from transformers import LogitsProcessor
-
 class TokenHealingProcessor(LogitsProcessor):
     "Constrain generation so that each row first regrows its removed bytes exactly."
     def __init__(self, tok, removed:list, prompt_len:int):
+        needs_torch('TokenHealingProcessor')
         self.idx, self.table = prefix_index(tok), bytes_table(tok)
         self.remaining = [bytes(r) for r in removed]
         self.prompt_len = prompt_len
@@ -220,7 +220,7 @@ def healed_generate(model,                   # A causal LM
                     **generate_kwargs,       # Passed to `model.generate` (max_new_tokens, do_sample, ...)
                    ):
     "Generate with token healing: back off the prompt's last tokens and regrow them exactly."
-    import torch
+    torch = needs_torch('healed_generate')
     single = isinstance(prompts, str)
     prompts = [prompts] if single else list(prompts)
     table = bytes_table(tok)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import numpy as np
 from fastcore.basics import patch
-from .core import Tokenized, bytes_table, encode_batch, show_bytes, spans_batch, tokenize
+from .core import Tokenized, bytes_table, encode_batch, needs_torch, show_bytes, spans_batch, tokenize
 from .drift import check_messages, render_chat
 from .render import render_html, render_text
 
@@ -415,6 +415,7 @@ class MaskSummary:
 class MaskCollator:
     "Right-pad masked rows into a batch: pad ids, attention 0 and labels -100 on padding."
     def __init__(self, tok, pad_to_multiple_of:int=None, max_length:int=None):
+        needs_torch('MaskCollator')
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         if self.pad_id is None: raise ValueError("the tokenizer has neither a pad token nor an EOS token to pad with")
         self.pad_to_multiple_of, self.max_length = pad_to_multiple_of, max_length

@@ -1,0 +1,26 @@
+"Imports every public module of an installed tokenlens without torch and runs each layer once (CI, fresh venv)."
+import importlib, importlib.util, sys
+from pathlib import Path
+import fastcore
+
+assert importlib.util.find_spec('torch') is None, 'this check is for an install without torch'
+mods = ['core', 'render', 'models', 'drift', 'masking', 'healing', 'viz', 'audit']
+for m in mods: importlib.import_module(f'tokenlens.{m}')
+import tokenlens
+assert 'site-packages' in tokenlens.__file__, f'imported the clone, not the install: {tokenlens.__file__}'
+from tokenlens.models import load_tokenizer
+from tokenlens.core import tokenize
+from tokenlens.drift import concat_drift
+from tokenlens.masking import mask_chat, MaskCollator
+from tokenlens.healing import boundary_bias, healed_generate
+tok = load_tokenizer('smollm2')
+assert tokenize(tok, 'http://x').ids, 'no ids'
+assert not concat_drift(tok, ['http:', '//x']).equal
+m = mask_chat(tok, [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello there'}])
+assert m.trainable >= 3, m
+assert boundary_bias(tok, 'see http:').biased
+for f in (lambda: MaskCollator(tok), lambda: healed_generate(None, tok, 'Hi')):
+    try: f(); raise AssertionError('expected the needs-torch error')
+    except ImportError as e: assert 'tokenlens-kit[torch]' in str(e), e
+assert 'torch' not in sys.modules or sys.modules['torch'] is None
+print(f"imported {len(mods)} modules without torch; fastcore {fastcore.__version__}; python {sys.version.split()[0]}")
