@@ -73,6 +73,34 @@ def chip_classes(cells):
 
 def rgb(hexcol): return 'rgb({}, {}, {})'.format(*(int(hexcol.lstrip('#')[k:k+2], 16) for k in (0, 2, 4)))
 
+def _shows_outputs(c):
+    "A visible code cell whose outputs reach the page as outputs (not dropped, not pasted in as markdown)."
+    return (c['cell_type'] == 'code' and not _hidden(c)
+            and not re.search(r'#\|\s*(include|output)\s*:\s*(false|asis)', _src(c)))
+
+def long_text_lines(cells, width=100):
+    "Lines longer than `width` in the plain-text outputs (print, text reprs) of the visible cells: wrapped, they lose their columns."
+    texts = []
+    for c in cells:
+        if not _shows_outputs(c): continue
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream' and o.get('name') == 'stdout': texts.append(''.join(o['text']))
+            elif o.get('output_type') in ('execute_result', 'display_data') and set(o.get('data', {})) == {'text/plain'}:
+                texts.append(''.join(o['data']['text/plain']))
+    return [l.rstrip() for t in texts for l in re.sub(r'\x1b\[[0-9;]*m', '', t).splitlines() if len(l.rstrip()) > width]
+
+def md_code_blocks(cells):
+    "How many fenced code blocks the visible markdown cells have (```sh install lines, examples)."
+    n = 0
+    for c in cells:
+        if c['cell_type'] != 'markdown' or _hidden(c): continue
+        fenced = False
+        for l in _src(c).splitlines():
+            if l.lstrip().startswith('```'):
+                n += not fenced
+                fenced = not fenced
+    return n
+
 # ---------- the site and the browser, once per module ----------
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
@@ -99,10 +127,49 @@ def test_every_notebook_in_the_sidebar():
     assert sorted(listed) == sorted(nb.relative_to(NBS).as_posix() for nb in NOTEBOOKS)
 
 JS_STATE = """() => {
+  const px = v => parseFloat(v) || 0;
+  // The lines of a <pre> (split where its text has a newline) that the browser lays out over more than one line box.
+  const wrappedLines = pre => {
+    const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT), out = [], range = document.createRange();
+    let segs = [], text = '';
+    const flush = () => {
+      const rects = segs.flatMap(([n, a, b]) => { range.setStart(n, a); range.setEnd(n, b); return [...range.getClientRects()]; })
+                        .filter(r => r.width > 0);
+      if (rects.length) {
+        const tops = rects.map(r => r.top), h = Math.max(...rects.map(r => r.height));
+        if (Math.max(...tops) - Math.min(...tops) > h / 2) out.push(text);
+      }
+      segs = []; text = '';
+    };
+    while (walker.nextNode()) {
+      const n = walker.currentNode, t = n.data;
+      let start = 0;
+      for (let i = 0; i <= t.length; i++) {
+        if (i < t.length && t[i] !== '\\n') continue;
+        if (i > start) { segs.push([n, start, i]); text += t.slice(start, i); }
+        if (i < t.length) flush();
+        start = i + 1;
+      }
+    }
+    flush();
+    return out;
+  };
+  const textPre = pre => { const code = pre.querySelector(':scope > code'), cs = getComputedStyle(pre);
+    return {text: pre.textContent, whiteSpace: cs.whiteSpace, codeWhiteSpace: code ? getComputedStyle(code).whiteSpace : cs.whiteSpace,
+            overflowX: cs.overflowX, scrollWidth: pre.scrollWidth, clientWidth: pre.clientWidth, wrapped: wrappedLines(pre)}; };
+  const box = el => { const cs = getComputedStyle(el), next = el.nextElementSibling;
+    return {text: el.textContent.trim().slice(0, 60), background: cs.backgroundColor,
+            border: cs.borderTopStyle !== 'none' ? px(cs.borderTopWidth) : 0, padding: Math.min(px(cs.paddingTop), px(cs.paddingLeft)),
+            marginBottom: px(cs.marginBottom), gap: next ? next.getBoundingClientRect().top - el.getBoundingClientRect().bottom : null,
+            wrapped: wrappedLines(el.querySelector('pre') || el)}; };
   const hs = [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => h.textContent.replace('¶', '').replace(/\\s+/g, ' ').trim());
   const style = (sel, prop) => [...document.querySelectorAll(sel)].map(e => getComputedStyle(e)[prop]);
   return {title: document.title, text: document.body.innerText, headings: hs,
           nav: [...document.querySelectorAll('nav.tl-site-nav a')].map(a => a.href),
+          sidebar: document.querySelector('nav.tl-site-nav').innerText, navbar: document.querySelector('.tl-navbar')?.innerText,
+          css: [...document.styleSheets].map(s => s.href).filter(Boolean),
+          textPres: [...document.querySelectorAll('.jp-RenderedText > pre')].map(textPre),
+          mdCode: [...document.querySelectorAll('.jp-RenderedMarkdown .highlight, .jp-RenderedMarkdown > pre')].map(box),
           links: [...document.querySelectorAll('main a')].map(a => a.href),
           legends: document.querySelectorAll('.tl-legend').length,
           legend: {trained: style('.tl-legend .tl-legend-trained', 'backgroundColor'), masked: style('.tl-legend .tl-legend-masked', 'backgroundColor'),
@@ -169,6 +236,38 @@ def test_page(nb, site, browser):
     for key, vals in s['chips'].items():
         n = sum(f'tl-{key}' in c and (key in ('special', 'bias', 'drift') or 'tl-special' not in c) for c in chips)
         assert vals == [want[key]]*n, f"{key} chips: {len(vals)} on the page {set(vals)}, {n} in the notebook, colour {want[key]}"
+
+    # The project's stylesheet (what _quarto.yml gives Quarto) styles these pages too, loaded from a copy of nbs/styles.css.
+    css = yaml.safe_load((NBS/'_quarto.yml').read_text())['format']['html']['css']
+    for f in [css] if isinstance(css, str) else css:
+        loaded = [Path(unquote(urlparse(u).path)) for u in s['css'] if u.endswith('/' + f)]
+        assert loaded and loaded[0].read_bytes() == (NBS/f).read_bytes(), f"{f} not loaded from the site: {s['css']}"
+
+    # Plain-text outputs (print, text reprs, the audit summary) stay preformatted: no line breaks where the text has none
+    # (JupyterLab's CSS breaks them mid-word: "max_lengt" / "h"); long lines scroll sideways, columns stay aligned.
+    for p in s['textPres']:
+        assert (p['whiteSpace'], p['codeWhiteSpace'], p['overflowX']) == ('pre', 'pre', 'auto'), (p['text'][:80], p)
+        assert p['scrollWidth'] >= p['clientWidth']
+        assert not p['wrapped'], f"text output lines wrapped on {page_of(nb)}: {p['wrapped'][:3]}"
+    pre_lines = {l.rstrip() for p in s['textPres'] for l in p['text'].splitlines()}
+    missing = [l for l in long_text_lines(cells) if l not in pre_lines]
+    assert not missing, f"long output lines not shown as one preformatted line on {page_of(nb)}: {missing[:3]}"
+
+    # Code blocks in markdown (```sh install lines, show_doc signatures) sit in a visible box with room before the next
+    # paragraph, and their lines do not wrap either.
+    assert len(s['mdCode']) >= md_code_blocks(cells), f"{len(s['mdCode'])} markdown code blocks on the page, {md_code_blocks(cells)} in the notebook"
+    for b in s['mdCode']:
+        assert b['background'] not in ('transparent', 'rgba(0, 0, 0, 0)') or b['border'] > 0, b
+        assert b['padding'] > 0 and b['marginBottom'] > 0, b
+        assert b['gap'] is None or b['gap'] >= 8, f"code block runs into the next paragraph: {b}"
+        assert not b['wrapped'], b
+
+    # The site's title once in the sidebar (Quarto puts it in the navbar, and the sidebar lists index.ipynb by its title);
+    # no page listed twice.
+    name = yaml.safe_load((NBS/'_quarto.yml').read_text())['website']['title']
+    side = [l.strip() for l in s['sidebar'].splitlines() if l.strip()]
+    assert side.count(name) <= 1 and len(s['nav']) == len(set(s['nav'])), side
+    assert s['navbar'] and s['navbar'].strip() == name, s['navbar']
 
     # Home page: install line; tutorials: an Open in Colab link to this very notebook and a hidden Colab install cell.
     if nb == NBS/'index.ipynb': assert 'pip install tokenlens-kit' in shown
