@@ -11,10 +11,12 @@ from fastcore.basics import patch
 from fastcore.docments import docments
 import tokenlens
 from .core import Tokenized, bytes_table, encode_batch, show_bytes, spans_table, tokenize
-from .drift import CAUSES, check_messages, prefix_drift, render_chat
+from .drift import prefix_drift
+from .formats import check_chat_template, check_messages, render_chat
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
-from .masking import MASK, NothingToTrain, chat_plan, conversational_plan, label_plans, label_tokens, prompt_completion_plan, segments_plan, template_plan
+from .masking import (MASK, NothingToTrain, chat_plan, conversational_plan, label_plans, label_tokens,
+                               prompt_completion_plan, segments_plan, template_plan)
 from .render import legend_html, render
 
 # %% auto #0
@@ -53,7 +55,8 @@ ALPACA_INPUT = ("Below is an instruction that describes a task, paired with an i
                 "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n")
 RESPONSE_TEMPLATES = ('### Response:', '### Assistant:', '<|im_start|>assistant', '[/INST]', '<start_of_turn>model', '<|assistant|>')
 
-RowPlan = namedtuple('RowPlan', 'format text ranges eot serve contents')
+RowPlan = namedtuple('RowPlan', 'format plan serve contents')
+RowPlan.__doc__ = "How a row trains (its `Plan`), the prompt as served (`serve`), and the strings its user wrote (`contents`)."
 
 def _a(word:str)->str: return ('an ' if word[0] in 'aeiou' else 'a ') + word
 
@@ -79,12 +82,11 @@ def to_messages(row:dict, format:str)->list:
 # %% ../nbs/06_audit.ipynb #c90fa405
 def _chat_row(tok, row, format, chat_template):
     msgs = to_messages(row, format)
-    if chat_template is None and not getattr(tok, 'chat_template', None):
-        raise ValueError("the tokenizer has no chat template: pass chat_template= (on the command line, --chat-template FILE)")
-    text, ranges, eot = chat_plan(tok, msgs, chat_template=chat_template)
+    check_chat_template(tok, chat_template)
+    plan = chat_plan(tok, msgs, chat_template=chat_template)
     last = max((k for k,m in enumerate(msgs) if m['role'] == 'assistant'), default=0)
     serve = render_chat(tok, msgs[:last], chat_template) if last else None
-    return RowPlan(format, text, ranges, eot, serve, [m['content'] for m in msgs if isinstance(m.get('content'), str)])
+    return RowPlan(format, plan, serve, [m['content'] for m in msgs if isinstance(m.get('content'), str)])
 
 def _completion_row(tok, row, format, chat_template):
     if format == 'alpaca':
@@ -93,21 +95,20 @@ def _completion_row(tok, row, format, chat_template):
         prompt, completion, contents = (ALPACA_INPUT if inp else ALPACA).format(instruction=ins, input=inp), out, [ins, inp, out]
     elif isinstance(row.get('prompt'), list):   # TRL's conversational prompt/completion
         prompt, completion = check_messages(row['prompt'], 'prompt'), check_messages(_field(row, 'completion', list), 'completion')
-        text, ranges, eot = conversational_plan(tok, prompt, completion, chat_template=chat_template)
-        return RowPlan(format, text, ranges, eot, render_chat(tok, prompt, chat_template), [m['content'] for m in prompt + completion])
+        plan = conversational_plan(tok, prompt, completion, chat_template=chat_template)
+        return RowPlan(format, plan, render_chat(tok, prompt, chat_template), [m['content'] for m in prompt + completion])
     else:
         prompt, completion = _field(row, 'prompt'), _field(row, 'completion')
         contents = [prompt, completion]
     if not completion.strip(): raise NothingToTrain(f"{'output' if format == 'alpaca' else 'completion'} is empty: nothing to train")
-    text, ranges = prompt_completion_plan(tok, prompt, completion)
-    return RowPlan(format, text, ranges, (), prompt, contents)
+    return RowPlan(format, prompt_completion_plan(tok, prompt, completion), prompt, contents)
 
 def _text_row(row, response_template, instruction_template):
     text = _field(row, 'text')
     rt = response_template or next((t for t in RESPONSE_TEMPLATES if t in text), None)
     if rt is None: raise NothingToTrain(f"no response template in the text (tried {', '.join(map(repr, RESPONSE_TEMPLATES))}); pass --response-template")
-    text, ranges = template_plan(text, rt, instruction_template)
-    return RowPlan('text', text, ranges, (), text[:ranges[-1][0]], [])
+    plan = template_plan(text, rt, instruction_template)
+    return RowPlan('text', plan, text[:plan.ranges[-1][0]], [])
 
 def plan_row(tok,                       # The tokenizer
              row:dict,                  # One dataset row
@@ -123,8 +124,8 @@ def plan_row(tok,                       # The tokenizer
     if fmt in ('messages', 'sharegpt'): return _chat_row(tok, row, fmt, chat_template)
     if fmt in ('alpaca', 'prompt_completion'): return _completion_row(tok, row, fmt, chat_template)
     if fmt == 'input_output':
-        text, ranges = segments_plan(_field(row, 'segments', list))
-        return RowPlan(fmt, text, ranges, (), text[:ranges[-1][0]] if ranges else None, [])
+        plan = segments_plan(_field(row, 'segments', list))
+        return RowPlan(fmt, plan, plan.text[:plan.ranges[-1][0]] if plan.ranges else None, [])
     return _text_row(row, response_template, instruction_template)
 
 # %% ../nbs/06_audit.ipynb #bb21378f
@@ -187,15 +188,17 @@ def check_rows(tok,                 # The tokenizer
         except (KeyError, TypeError, ValueError) as e: r['findings'].append(('bad_row', _msg(e)))
     keys = list(plans)
     served = [k for k in keys if plans[k].serve]
-    ids = encode_batch(tok, [plans[k].text for k in keys] + [plans[k].serve for k in served]) if keys else []
+    ids = encode_batch(tok, [plans[k].plan.text for k in keys] + [plans[k].serve for k in served]) if keys else []
     full, serve_ids = dict(zip(keys, ids)), dict(zip(served, ids[len(keys):]))
-    labelled = label_plans(tok, {k: plans[k][1:4] for k in keys}, full, source='audit')
+    labelled = label_plans(tok, {k: plans[k].plan for k in keys}, full, source='audit')
     table, idx, special = bytes_table(tok), prefix_index(tok), _special_pattern(tok)
     for k in keys:
         r, p, f = out[k], plans[k], out[k]['findings']
-        v = labelled[k]
-        if isinstance(v, Exception): f.append(('bad_row', _msg(v))); continue
-        labels, trainable, nstr = v[1], v[3], v[4]
+        text, v = p.plan.text, labelled[k]
+        if isinstance(v, Exception):
+            f.append(('bad_row', _msg(v)))
+            continue
+        labels, trainable, nstr = v.labels, v.trainable, v.straddles
         n = r['tokens'] = len(full[k])
         kept = trainable if max_length is None or n <= max_length else sum(l != MASK for l in labels[:max_length])
         r['trained'] = kept
@@ -206,10 +209,10 @@ def check_rows(tok,                 # The tokenizer
         if nstr: f.append(('straddle', f"{nstr} token{'s' if nstr > 1 else ''} cover{'' if nstr > 1 else 's'} prompt and response characters"))
         if k in serve_ids:
             s = serve_ids[k]
-            if not (p.text.startswith(p.serve) and full[k][:len(s)] == s):
-                rep = prefix_drift(Tokenized(p.text, full[k], tok), Tokenized(p.serve, s, tok))
+            if not (text.startswith(p.serve) and full[k][:len(s)] == s):
+                rep = prefix_drift(Tokenized(text, full[k], tok), Tokenized(p.serve, s, tok))
                 if not rep.equal: f.append(('drift', _drift_detail(rep)))
-            if p.text.startswith(p.serve) and (b := _boundary(table, idx, s, p.text[len(p.serve):].encode())):
+            if text.startswith(p.serve) and (b := _boundary(table, idx, s, text[len(p.serve):].encode())):
                 f.append(('boundary_bias', f"the prompt ends in {show_bytes(table[b[0]])!r}; the reply makes it {show_bytes(table[b[1]])!r}"))
         hits = sorted({m.group() for c in p.contents for m in special.finditer(c)}) if special else []
         if hits: f.append(('special_text', f"the row's text contains {', '.join(map(repr, hits))}, encoded as control token(s) "
@@ -397,8 +400,8 @@ def example(self:AuditReport, i:int)->list:
     kw = {k: self.options.get(k) for k in ('format', 'response_template', 'instruction_template', 'chat_template')}
     try: p = plan_row(self.tok, row, **kw)
     except (KeyError, TypeError, ValueError): return []
-    t = tokenize(self.tok, p.text)
-    out = [label_tokens(t, p.ranges, eot=p.eot, source=p.format)]
+    t = tokenize(self.tok, p.plan.text)
+    out = [label_tokens(t, p.plan.ranges, eot=p.plan.eot, source=p.format)]
     if p.serve:
         rep = prefix_drift(t, tokenize(self.tok, p.serve))
         if not rep.equal: out.append(rep)

@@ -4,15 +4,17 @@
 
 # %% ../nbs/00_core.ipynb #08a02fda
 from __future__ import annotations
-import json, re, weakref
+import functools, re, weakref
+from collections import namedtuple
 import numpy as np
 import regex
-from fastcore.basics import patch, store_attr
+from fastcore.basics import store_attr
 
 # %% auto #0
-__all__ = ['TORCH_INSTALL', 'byte_level_alphabet', 'vocab_kind', 'BytesTable', 'bytes_table', 'visible', 'show_bytes',
-           'spelling_offset', 'token_spans', 'Tokenized', 'tokenize', 'check_spans', 'from_ids', 'encode_batch',
-           'SpanBatch', 'spans_batch', 'grapheme_groups', 'spans_table', 'needs_torch']
+__all__ = ['WHITESPACE', 'TORCH_INSTALL', 'byte_level_alphabet', 'vocab_kind', 'piece_bytes', 'BytesTable', 'per_tokenizer',
+           'bytes_table', 'visible', 'show_bytes', 'spelling_offset', 'Spans', 'token_spans', 'Tokenized', 'tokenize',
+           'check_spans', 'check_ids', 'from_ids', 'encode_batch', 'SpanBatch', 'spans_batch', 'grapheme_groups',
+           'spans_table', 'needs_torch']
 
 # %% ../nbs/00_core.ipynb #4a7111df
 def byte_level_alphabet()->dict:
@@ -38,40 +40,39 @@ def vocab_kind(tok)->str:
 
 # %% ../nbs/00_core.ipynb #a3fe0de3
 _sp_byte = re.compile(r'<0x([0-9A-Fa-f]{2})>')
+_to_latin1 = str.maketrans({c: chr(b) for b,c in byte_level_alphabet().items()})
 
+def piece_bytes(piece:str, # A vocabulary entry as `convert_ids_to_tokens` writes it
+                kind:str,  # The vocabulary's kind, from `vocab_kind`
+               ):
+    "The bytes `piece` stands for, or None where its spelling does not say (a 'decoded' vocabulary, a stray character)."
+    if piece is None or kind == 'decoded': return None
+    if kind == 'sentencepiece':
+        m = _sp_byte.fullmatch(piece)
+        return bytes([int(m.group(1), 16)]) if m else piece.replace('▁', ' ').encode()
+    try: return piece.translate(_to_latin1).encode('latin-1')
+    except UnicodeEncodeError: return None
+
+# %% ../nbs/00_core.ipynb #972ef6f9
 class BytesTable:
     "The exact bytes each token id of a tokenizer stands for."
     def __init__(self,
                  tok,  # A Hugging Face tokenizer
                 ):
-        self.kind, n = vocab_kind(tok), len(tok)
-        self.size = n
-        pieces = tok.convert_ids_to_tokens(list(range(n)))
+        self.kind, self.size = vocab_kind(tok), len(tok)
+        n = self.size
         added = getattr(tok, 'added_tokens_decoder', {}) or {}
         self.added = {i: a for i,a in added.items() if i < n}
         self.special = frozenset(i for i,a in self.added.items() if getattr(a, 'special', False)) | \
                        frozenset(i for i in getattr(tok, 'all_special_ids', []) if i is not None and i < n)
         self.unk = getattr(tok, 'unk_token_id', None)
-        self.inexact = set()
-        if self.kind == 'byte_level':
-            to_latin1 = str.maketrans({c: chr(b) for b,c in byte_level_alphabet().items()})
-        data = []
-        for i,p in enumerate(pieces):
-            if i in self.added: data.append(str(self.added[i]).encode()); continue
-            if p is None: data.append(b''); self.inexact.add(i); continue
-            try:
-                if self.kind == 'byte_level': b = p.translate(to_latin1).encode('latin-1')
-                elif self.kind == 'sentencepiece':
-                    m = _sp_byte.fullmatch(p)
-                    b = bytes([int(m.group(1), 16)]) if m else p.replace('▁', ' ').encode()
-                else: raise ValueError
-            except (UnicodeEncodeError, ValueError):
-                b = tok.decode([i]).encode(); self.inexact.add(i)
-            data.append(b)
-        self.data = data
-        singles = {b[0] for i,b in enumerate(data) if len(b) == 1 and i not in self.added}
+        self.data = [str(self.added[i]).encode() if i in self.added else piece_bytes(p, self.kind)
+                     for i,p in enumerate(tok.convert_ids_to_tokens(list(range(n))))]
+        self.inexact = {i for i,b in enumerate(self.data) if b is None}
+        for i in self.inexact: self.data[i] = tok.decode([i]).encode()
+        singles = {b[0] for i,b in enumerate(self.data) if len(b) == 1 and i not in self.added}
         self.missing_bytes = frozenset(range(256)) - singles
-        self.lens = np.array([len(b) for b in data], np.int64)
+        self.lens = np.array([len(b) for b in self.data], np.int64)
         self.special_mask = np.zeros(n, bool)
         self.special_mask[list(self.special)] = True
 
@@ -81,13 +82,22 @@ class BytesTable:
         return f"BytesTable({self.kind}, {len(self)} ids, {len(self.added)} added, {len(self.inexact)} inexact)"
 
 # %% ../nbs/00_core.ipynb #2d6d1b87
-_tables = weakref.WeakKeyDictionary()
+def per_tokenizer(stale=None): # `stale(value, tok)`: True when the cached value must be rebuilt
+    "Decorator: cache `f(tok)` once per tokenizer object (weakly, so the tokenizer can still be freed)."
+    def deco(f):
+        cache = weakref.WeakKeyDictionary()
+        @functools.wraps(f)
+        def cached(tok):
+            v = cache.get(tok)
+            if v is None or (stale is not None and stale(v, tok)): v = cache[tok] = f(tok)
+            return v
+        return cached
+    return deco
 
+@per_tokenizer(stale=lambda table, tok: table.size != len(tok))
 def bytes_table(tok)->BytesTable:
     "The cached `BytesTable` of `tok`, rebuilt when its vocabulary size changes."
-    t = _tables.get(tok)
-    if t is None or t.size != len(tok): t = _tables[tok] = BytesTable(tok)
-    return t
+    return BytesTable(tok)
 
 # %% ../nbs/00_core.ipynb #55399e11
 _visible = str.maketrans({' ': '·', '\n': '↵', '\t': '→', '\r': '␍'})
@@ -119,48 +129,17 @@ def _byte_offsets(text:str)->list:
     for c in text: pos += len(c.encode()); out.append(pos)
     return out
 
-# %% ../nbs/00_core.ipynb #f0a969cb
-_ws = b' \t\n\r\x0b\x0c'
-
-def _added_span(tb, p, b, a):
-    "Byte span of added token `a` spelling `b` at or after `p`, taking in stripped whitespace; None if absent."
-    q = p
-    if getattr(a, 'lstrip', False):
-        while q < len(tb) and tb[q] in _ws: q += 1
-    if not b or not tb.startswith(b, q): return None
-    s, e = (p if q > p else q), q+len(b)
-    if getattr(a, 'rstrip', False):
-        while e < len(tb) and tb[e] in _ws: e += 1
-    return s, e
-
-# %% ../nbs/00_core.ipynb #ea05ad24
-def _place_run(tb, p, run, table, prefix_ok, offsets, bo, end):
-    "Byte spans for a `run` that does not spell `tb[p:]` as a whole: token by token, placing the misfits."
-    spans = []
-    for k,t in enumerate(run):
-        b = table[t]
-        if tb.startswith(b, p): sp = (p, p+len(b))
-        elif prefix_ok and b[:1] == b' ' and tb.startswith(b[1:], p): sp = (p, p+len(b)-1)
-        elif offsets is not None: sp = (max(p, bo[offsets[k][0]]), max(p, bo[offsets[k][1]]))
-        else:
-            nxt = table[run[k+1]] if k+1 < len(run) else None
-            e = tb.find(nxt, p+1) if nxt else end
-            sp = (p, end if e < 0 else e)
-        spans.append(sp); p = sp[1]
-        prefix_ok = table.kind == 'sentencepiece' and t in table.added and sp[1]-sp[0] == len(b)  # a new segment starts
-    return spans
-
+# %% ../nbs/00_core.ipynb #2df09861
 def spelling_offset(table, ids:list, tb:bytes):
     "0 if `ids` spell `tb` byte for byte, 1 if they do after SentencePiece's leading prefix space, else None."
     R = b''.join(map(table.data.__getitem__, ids))
     if R == tb: return 0
-    if table.kind == 'sentencepiece' and ids and R[:1] == b' ' and R[1:] == tb and table.lens[ids[0]] > 1 and ids[0] not in table.added: return 1
+    if (table.kind == 'sentencepiece' and ids and R[:1] == b' ' and R[1:] == tb and table.lens[ids[0]] > 1
+        and ids[0] not in table.added): return 1
     return None
 
-_PREFIX_NOTE = "token 0 carries SentencePiece's prefix space, which is not in the text"
-
 def _exact_byte_spans(table, ids_list:list, skips:list):
-    "Flat ids, each row's first token index, and byte starts/ends for rows laid end to end, each spelling its text after `skips` prefix spaces."
+    "Flat ids, each row's first token index, and byte starts and ends, for rows laid end to end that each spell their text."
     ntok = np.array([len(i) for i in ids_list], np.int64)
     tok0 = np.concatenate([[0], np.cumsum(ntok)])
     flat = np.fromiter((i for ids in ids_list for i in ids), np.int64, count=int(tok0[-1]))
@@ -177,48 +156,105 @@ def _byte_to_char(text:str, tb:bytes, bs, be):
     cs = ci[bs]
     return cs, np.where(be > bs, ci[np.maximum(be-1, 0)] + 1, cs)
 
-def token_spans(text:str, ids:list, tok, offsets=None)->tuple:
-    "Byte spans of `ids` over `text`, and notes on everything that was not an exact spelling."
+# %% ../nbs/00_core.ipynb #4e756651
+def _segments(ids:list, literal:set)->list:
+    "`ids` split into added tokens `(i, i+1, True)` and runs of ordinary tokens `(i, j, False)`."
+    out, i = [], 0
+    while i < len(ids):
+        j = i + 1
+        if ids[i] not in literal:
+            while j < len(ids) and ids[j] not in literal: j += 1
+        out.append((i, j, ids[i] in literal)); i = j
+    return out
+
+# %% ../nbs/00_core.ipynb #f0a969cb
+WHITESPACE = b' \t\n\r\x0b\x0c'   # the bytes `str.isspace` accepts in ASCII, and what strip flags take in
+
+def _added_span(tb:bytes, p:int, b:bytes, a):
+    "Byte span of added token `a` spelling `b` at or after `p`, taking in stripped whitespace; None if absent."
+    q = p
+    if getattr(a, 'lstrip', False):
+        while q < len(tb) and tb[q] in WHITESPACE: q += 1
+    if not b or not tb.startswith(b, q): return None
+    s, e = (p if q > p else q), q+len(b)
+    if getattr(a, 'rstrip', False):
+        while e < len(tb) and tb[e] in WHITESPACE: e += 1
+    return s, e
+
+# %% ../nbs/00_core.ipynb #ea05ad24
+def _run_skip(table, tb:bytes, p:int, run:list, prefix_ok:bool):
+    "How `run` spells `tb` from byte `p`: 0 exactly, 1 after SentencePiece's prefix space (if `prefix_ok`), None not at all."
+    R = b''.join(map(table.data.__getitem__, run))
+    if tb.startswith(R, p): return 0
+    if prefix_ok and R[:1] == b' ' and tb.startswith(R[1:], p): return 1
+    return None
+
+def _place_run(tb, p, run, table, prefix_ok, offsets, bo, end):
+    "Byte spans for a `run` that does not spell `tb[p:]` as a whole: token by token, placing the misfits."
+    spans = []
+    for k,t in enumerate(run):
+        b = table[t]
+        if tb.startswith(b, p): sp = (p, p+len(b))
+        elif prefix_ok and b[:1] == b' ' and tb.startswith(b[1:], p): sp = (p, p+len(b)-1)
+        elif offsets is not None: sp = (max(p, bo[offsets[k][0]]), max(p, bo[offsets[k][1]]))
+        else:
+            nxt = table[run[k+1]] if k+1 < len(run) else None
+            e = tb.find(nxt, p+1) if nxt else end
+            sp = (p, end if e < 0 else e)
+        spans.append(sp)
+        p = sp[1]
+        prefix_ok = table.kind == 'sentencepiece' and t in table.added and sp[1]-sp[0] == len(b)  # <unk> starts a segment
+    return spans
+
+# %% ../nbs/00_core.ipynb #d51fd58e
+_PREFIX_NOTE = "token {} carries SentencePiece's prefix space, which is not in the text"
+
+class Spans(namedtuple('Spans', 'starts ends notes placed')):
+    "Byte `starts`/`ends` of each token, `notes` on what was not an exact spelling, and the `placed` runs `(i, j)`."
+    @property
+    def exact(self)->bool: return not self.placed
+
+def token_spans(text:str,     # The text the ids were encoded from
+                ids:list,     # Token ids
+                tok,          # The tokenizer
+                offsets=None, # The tokenizer's character offsets, to place runs that do not spell the text
+               )->Spans:
+    "Byte spans of `ids` over `text`: exact where the tokens spell the text, placed (and noted) where they do not."
     table, tb = bytes_table(tok), text.encode()
     if ids and (skip := spelling_offset(table, ids, tb)) is not None:
         _, _, bs, be = _exact_byte_spans(table, [ids], [skip])
-        return list(zip(bs.tolist(), be.tolist())), [_PREFIX_NOTE] if skip else []
-    literal = set(table.added) - {table.unk}  # added tokens spell their content; <unk> may stand for any text
-    spans, notes, p, i, n, seg_start, bo = [], [], 0, 0, len(ids), True, None
-    while i < n:
-        t = ids[i]
-        if t in literal:
-            sp = _added_span(tb, p, table[t], table.added[t])
-            if sp is None: spans.append((p, p)); notes.append(f"token {i} {table[t].decode()!r} was added by the tokenizer, not spelled in the text")
-            else:
-                if sp[1]-sp[0] > len(table[t]): notes.append(f"token {i} {table[t].decode()!r} takes in whitespace (its lstrip/rstrip flags)")
-                spans.append(sp); p = sp[1]
-            i += 1; seg_start = True; continue
-        j = i
-        while j < n and ids[j] not in literal: j += 1
-        run = ids[i:j]
-        R = b''.join(table[t] for t in run)
-        prefix_ok = seg_start and table.kind == 'sentencepiece'
-        if tb.startswith(R, p): skip = 0
-        elif prefix_ok and R[:1] == b' ' and tb.startswith(R[1:], p): skip = 1
-        else: skip = None
+        return Spans(bs, be, [_PREFIX_NOTE.format(0)] if skip else [], [])
+    literal = set(table.added) - {table.unk}   # added tokens spell their content; <unk> may stand for any text
+    spans, notes, placed, p, seg_start = [], [], [], 0, True
+    for i, j, added in _segments(ids, literal):
+        if added:
+            b = table[ids[i]]
+            sp = _added_span(tb, p, b, table.added[ids[i]])
+            if sp is None: notes.append(f"token {i} {b.decode()!r} was added by the tokenizer, not spelled in the text")
+            elif sp[1] - sp[0] > len(b): notes.append(f"token {i} {b.decode()!r} takes in whitespace (its lstrip/rstrip flags)")
+            run_spans, seg_start = [sp or (p, p)], True
+            spans += run_spans
+            p = max(p, run_spans[-1][1])
+            continue
+        run, prefix_ok = ids[i:j], seg_start and table.kind == 'sentencepiece'
+        skip = _run_skip(table, tb, p, run, prefix_ok)
         if skip is None:
-            if offsets is not None and bo is None: bo = _byte_offsets(text)
-            nxt = tb.find(table[ids[j]], p) if j < n else -1
-            run_spans = _place_run(tb, p, run, table, prefix_ok, offsets[i:j] if offsets is not None else None, bo,
-                                   nxt if nxt >= 0 else len(tb))
+            nxt = tb.find(table[ids[j]], p) if j < len(ids) else -1
+            run_spans = _place_run(tb, p, run, table, prefix_ok, None if offsets is None else offsets[i:j],
+                                   None if offsets is None else _byte_offsets(text), nxt if nxt >= 0 else len(tb))
+            placed.append((i, j))
             how = "placed by the tokenizer's offsets" if offsets is not None else "re-synchronised on the next token that matches"
-            notes.append(f"tokens {i}-{j-1} do not spell the text (an unknown token, a byte the vocabulary lacks, or normalisation): {how}")
+            notes.append(f"tokens {i}-{j-1} do not spell the text (an unknown token, a byte the vocabulary lacks, or "
+                         f"normalisation): {how}")
         else:
-            if skip: notes.append(f"token {i} carries SentencePiece's prefix space, which is not in the text")
-            run_spans, q = [], p
-            for k,t in enumerate(run):
-                L = len(table[t]) - (skip if k == 0 else 0)
-                run_spans.append((q, q+L)); q += L
-        spans.extend(run_spans); p = max(p, run_spans[-1][1])
-        i = j; seg_start = False
+            if skip: notes.append(_PREFIX_NOTE.format(i))
+            ends = (p - skip + np.cumsum(table.lens[run])).tolist()
+            run_spans = list(zip([p] + ends[:-1], ends))
+        spans += run_spans
+        p, seg_start = max(p, run_spans[-1][1]), False
     if p < len(tb): notes.append(f"the text from byte {p} on is not covered by any token (truncated?)")
-    return spans, notes
+    bs, be = np.asarray(spans, np.int64).reshape(-1, 2).T
+    return Spans(bs, be, notes, placed)
 
 # %% ../nbs/00_core.ipynb #73c6f189
 def _offsets_for(tok, text, ids):
@@ -239,22 +275,16 @@ class Tokenized:
                 ):
         store_attr('text,tok')
         arr = np.asarray(ids, np.int64).reshape(-1)
-        self.ids = arr.tolist()
-        self.table = table = bytes_table(tok)
-        tb = text.encode()
-        if len(arr) and (skip := spelling_offset(table, self.ids, tb)) is not None:
-            _, _, bs, be = _exact_byte_spans(table, [self.ids], [skip])
-            self.notes = [_PREFIX_NOTE] if skip else []
-        else:
-            spans, self.notes = token_spans(text, self.ids, tok, offsets)
-            if offsets is None and 'do not spell' in ' '.join(self.notes) and (offsets := _offsets_for(tok, text, self.ids)):
-                spans, self.notes = token_spans(text, self.ids, tok, offsets)
-            bs, be = np.asarray(spans, np.int64).reshape(-1, 2).T
-        self.byte_spans = list(zip(bs.tolist(), be.tolist()))
-        cs, ce = _byte_to_char(text, tb, bs, be)
+        self.ids, self.id_array, self.table = arr.tolist(), arr, bytes_table(tok)
+        sp = token_spans(text, self.ids, tok, offsets)
+        if not sp.exact and offsets is None and (offsets := _offsets_for(tok, text, self.ids)) is not None:
+            sp = token_spans(text, self.ids, tok, offsets)   # runs that do not spell the text: place them by offsets
+        self.notes = sp.notes
+        self.byte_spans = list(zip(sp.starts.tolist(), sp.ends.tolist()))
+        cs, ce = _byte_to_char(text, text.encode(), sp.starts, sp.ends)
         self.spans = list(zip(cs.tolist(), ce.tolist()))
-        self.special = table.special_mask[arr].tolist()
-        self.id_array, self.span_array = arr, np.stack([cs, ce], axis=1).astype(np.int64) if len(arr) else np.zeros((0, 2), np.int64)
+        self.span_array = np.stack([cs, ce], axis=1).astype(np.int64) if len(arr) else np.zeros((0, 2), np.int64)
+        self.special = self.table.special_mask[arr].tolist()
 
     def __len__(self): return len(self.ids)
     @property
@@ -298,16 +328,28 @@ def check_spans(t:Tokenized)->list:
     return probs
 
 # %% ../nbs/00_core.ipynb #46bbd809
+def check_ids(tok,                # The tokenizer whose vocabulary the ids index
+              ids,                # A list, tuple or array of token ids
+              field:str='ids',    # The name used in error messages
+              empty:bool=False,   # Accept an empty sequence
+             )->list:
+    "`ids` as a list of ints inside `tok`'s vocabulary, or an error naming `field` and the position."
+    if hasattr(ids, 'tolist'): ids = ids.tolist()
+    if isinstance(ids, (str, bytes, dict)) or not hasattr(ids, '__iter__'):
+        raise TypeError(f"{field} must be a list of ints, got {type(ids).__name__}")
+    ids, n = list(ids), len(bytes_table(tok))
+    if not ids and not empty: raise ValueError(f"{field} is empty")
+    for k,i in enumerate(ids):
+        if isinstance(i, bool) or not hasattr(i, '__index__'):
+            raise TypeError(f"{field}[{k}] is {i!r} ({type(i).__name__}), not an int")
+        if not 0 <= int(i) < n: raise ValueError(f"{field}[{k}] = {int(i)} is outside the vocabulary (0..{n-1})")
+    return [int(i) for i in ids]
+
 def from_ids(tok, ids:list)->Tokenized:
     "A `Tokenized` for `ids` alone: the text is what the ids spell."
-    ids = list(ids)
+    ids = check_ids(tok, ids, empty=True)
     table = bytes_table(tok)
-    for k,i in enumerate(ids):
-        if isinstance(i, bool) or not isinstance(i, int) and not hasattr(i, '__index__'):
-            raise TypeError(f"ids[{k}] is {i!r} ({type(i).__name__}), not an int")
-        if not 0 <= int(i) < len(table): raise ValueError(f"ids[{k}] = {int(i)} is outside the vocabulary (0..{len(table)-1})")
-    text = b''.join(table[int(i)] for i in ids).decode(errors='replace')
-    return Tokenized(text, ids, tok)
+    return Tokenized(b''.join(table[i] for i in ids).decode(errors='replace'), ids, tok)
 
 # %% ../nbs/00_core.ipynb #779826c3
 def encode_batch(tok, texts:list, add_special_tokens:bool=False)->list:
@@ -352,12 +394,6 @@ def grapheme_groups(t:Tokenized)->list:
             end, j = max(end, t.spans[j][1]), j+1
         groups.append((i, j)); i = j
     return groups
-
-# %% ../nbs/00_core.ipynb #5f980e71
-@patch
-def _repr_html_(self:Tokenized):
-    from tokenlens.render import render_html
-    return render_html(self)
 
 # %% ../nbs/00_core.ipynb #fa315684
 def spans_table(t:Tokenized)->str:

@@ -6,14 +6,14 @@
 from __future__ import annotations
 import html, itertools
 from difflib import SequenceMatcher
-from .core import Tokenized, bytes_table, encode_batch, from_ids, show_bytes, tokenize, visible
+from .core import WHITESPACE, Tokenized, check_ids, encode_batch, from_ids, show_bytes, tokenize, visible
+from .formats import render_chat
 from .render import render_html
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
 
 # %% auto #0
-__all__ = ['CAUSES', 'diff_ids', 'Region', 'DriftReport', 'compare_ids', 'concat_drift', 'check_messages', 'render_chat',
-           'template_drift', 'prefix_drift', 'RoundTrip', 'roundtrip', 'decode_check', 'concat_drift_batch',
-           'template_drift_batch', 'DriftSummary']
+__all__ = ['CAUSES', 'diff_ids', 'Region', 'DriftReport', 'compare_ids', 'concat_drift', 'template_drift', 'prefix_drift',
+           'RoundTrip', 'roundtrip', 'decode_check', 'concat_drift_batch', 'template_drift_batch', 'DriftSummary']
 
 # %% ../nbs/02_drift.ipynb #7435aff2
 def diff_ids(a:list, b:list)->list:
@@ -40,8 +40,6 @@ CAUSES = {
 }
 
 # %% ../nbs/02_drift.ipynb #4f6ffc33
-_WS = b' \t\n\r\x0b\x0c'
-
 def _strip_flags(table, tid):
     a = table.added.get(tid)
     return (bool(getattr(a, 'lstrip', False)), bool(getattr(a, 'rstrip', False))) if a is not None else (False, False)
@@ -58,10 +56,10 @@ def _region_causes(tok, table, e_ids, a_ids, i0, i1, j0, j1)->list:
     if eb == ab:
         cuts = lambda ids: set(itertools.accumulate(len(table[t]) for t in ids))
         moved = cuts(e_ids[i0:i1]) ^ cuts(a_ids[j0:j1])   # token boundaries found on one side only
-        ws = any(eb[c-1:c] in (b' ', b'\t', b'\n', b'\r') or eb[c:c+1] in (b' ', b'\t', b'\n', b'\r') for c in moved)
+        ws = any(b and b in WHITESPACE for c in moved for b in (eb[c-1:c] if c else b'', eb[c:c+1]))
         causes.append('merged_whitespace' if ws else 'boundary_merge')
     elif has_unk: causes.append('unknown_token')
-    elif eb.translate(None, _WS) == ab.translate(None, _WS):
+    elif eb.translate(None, WHITESPACE) == ab.translate(None, WHITESPACE):
         near = [x for x in e_ids[i1:i1+1] + a_ids[j1:j1+1] if _strip_flags(table, x)[0]] + \
                [x for x in e_ids[max(i0-1,0):i0] + a_ids[max(j0-1,0):j0] if _strip_flags(table, x)[1]]
         if near: causes.append('added_token_strip')
@@ -74,24 +72,10 @@ def _region_causes(tok, table, e_ids, a_ids, i0, i1, j0, j1)->list:
 class Region:
     "One divergent region: `expected[i0:i1]` was replaced by `actual[j0:j1]`."
     def __init__(self, i0, i1, j0, j1, expected:bytes, actual:bytes, char:int, causes:list):
-        self.i0,self.i1,self.j0,self.j1,self.expected,self.actual,self.char,self.causes = i0,i1,j0,j1,expected,actual,char,causes
+        store_attr()
     def __repr__(self):
         return (f"Region(expected[{self.i0}:{self.i1}] {show_bytes(self.expected)!r} -> actual[{self.j0}:{self.j1}] "
                 f"{show_bytes(self.actual)!r} at char {self.char}: {', '.join(self.causes)})")
-
-# %% ../nbs/02_drift.ipynb #c52afc0d
-def _check_ids(tok, ids, field):
-    "`ids` as a list of ints, or a clear error naming `field`."
-    if hasattr(ids, 'tolist'): ids = ids.tolist()
-    if isinstance(ids, (str, bytes)) or not hasattr(ids, '__iter__'): raise TypeError(f"{field} must be a list of ints, got {type(ids).__name__}")
-    ids = list(ids)
-    if not ids: raise ValueError(f"{field} is empty")
-    n = len(bytes_table(tok))
-    for k,i in enumerate(ids):
-        if isinstance(i, bool) or not isinstance(i, int):
-            raise TypeError(f"{field}[{k}] is {i!r} ({type(i).__name__}), not an int")
-        if not 0 <= i < n: raise ValueError(f"{field}[{k}] = {i} is outside the vocabulary (0..{n-1})")
-    return ids
 
 # %% ../nbs/02_drift.ipynb #1d43b4be
 class DriftReport:
@@ -125,8 +109,8 @@ def compare_ids(tok,                 # The tokenizer both sequences come from
                 actual_text:str=None,   # Text the actual ids were encoded from, if known
                )->DriftReport:
     "Compare two id sequences for the same content and report where and why they differ."
-    e = _check_ids(tok, expected_ids, 'expected_ids')
-    a = _check_ids(tok, actual_ids, 'actual_ids')
+    e = check_ids(tok, expected_ids, 'expected_ids')
+    a = check_ids(tok, actual_ids, 'actual_ids')
     mk = lambda ids, text: from_ids(tok, ids) if text is None else Tokenized(text, ids, tok)
     return DriftReport(mk(e, expected_text), mk(a, actual_text))
 
@@ -194,26 +178,6 @@ def concat_drift(tok,            # The tokenizer
     serve = tokenize(tok, joined, add_special_tokens=add_special_tokens)
     return DriftReport(from_ids(tok, train), serve)
 
-# %% ../nbs/02_drift.ipynb #f847d3cb
-_ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
-
-def check_messages(messages, field='messages')->list:
-    "`messages` as a list of `{'role', 'content'}` dicts, or a clear error naming `field`."
-    if not isinstance(messages, (list, tuple)) or not messages: raise ValueError(f"{field} must be a non-empty list of messages")
-    for k,m in enumerate(messages):
-        if not isinstance(m, dict): raise TypeError(f"{field}[{k}] is {type(m).__name__}, not a dict")
-        if m.get('role') not in _ROLES: raise ValueError(f"{field}[{k}].role is {m.get('role')!r}; expected one of {_ROLES}")
-        if 'content' not in m or not isinstance(m['content'], (str, list)) and m['content'] is not None:
-            raise ValueError(f"{field}[{k}].content is missing or not a string")
-    return list(messages)
-
-def render_chat(tok, messages, chat_template=None, add_generation_prompt=True)->str:
-    "The chat template's rendering of `messages`, as a server would produce it."
-    messages = check_messages(messages)
-    if chat_template is None and not getattr(tok, 'chat_template', None):
-        raise ValueError("the tokenizer has no chat template; pass chat_template=")
-    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, chat_template=chat_template)
-
 # %% ../nbs/02_drift.ipynb #ef8c4a89
 def _cut_at(t:Tokenized, n_chars:int)->Tokenized:
     "The tokens of `t` that lie within its first `n_chars` characters, plus a straddling token if any."
@@ -234,7 +198,7 @@ def template_drift(tok,                 # The tokenizer
     serve_text = render_chat(tok, messages, chat_template)
     serve = tokenize(tok, serve_text, add_special_tokens=serve_add_special_tokens)
     train = tokenize(tok, train_text, add_special_tokens=train_add_special_tokens) if train_text is not None \
-            else from_ids(tok, _check_ids(tok, train_ids, 'train_ids'))
+            else from_ids(tok, check_ids(tok, train_ids, 'train_ids'))
     return prefix_drift(train, serve)
 
 def prefix_drift(train:Tokenized, # Training's tokens, of the prompt and possibly the answer after it
@@ -255,7 +219,7 @@ def prefix_drift(train:Tokenized, # Training's tokens, of the prompt and possibl
 class RoundTrip:
     "Whether `decode(encode(text))` gives `text` back, and what changed."
     def __init__(self, tokenized:Tokenized, decoded:str, changes:list, causes:list):
-        self.tokenized, self.decoded, self.changes, self.causes = tokenized, decoded, changes, causes
+        store_attr()
     @property
     def text(self): return self.tokenized.text
     @property
@@ -272,7 +236,7 @@ class RoundTrip:
         ch = '; '.join(f"{visible(o)!r} -> {visible(d)!r} at {s}" for s,e,o,d in self.changes[:5])
         return f"RoundTrip: {len(self.changes)} change(s), causes: {', '.join(self.causes)}: {ch}"
     def _repr_html_(self):
-        head = "<b>Exact round trip</b>" if self.equal else (f"<b>Lossy round trip</b>: " +
+        head = "<b>Exact round trip</b>" if self.equal else ("<b>Lossy round trip</b>: " +
                 ', '.join(f"<code>{c}</code> ({html.escape(CAUSES[c])})" for c in self.causes))
         return f"<div>{head}{render_html(self.tokenized, self.layers())}</div>"
 
@@ -301,7 +265,7 @@ def roundtrip(tok,          # The tokenizer
 # %% ../nbs/02_drift.ipynb #4a39c0f6
 def decode_check(tok, ids:list)->DriftReport:
     "Drift between `ids` and the ids of their decoded text: what a server given the text would feed the model."
-    ids = _check_ids(tok, ids, 'ids')
+    ids = check_ids(tok, ids, 'ids')
     text = tok.decode(ids)
     return DriftReport(from_ids(tok, ids), tokenize(tok, text))
 

@@ -6,9 +6,9 @@
 from __future__ import annotations
 import bisect, html, warnings
 import numpy as np
-from fastcore.basics import patch
+from fastcore.basics import store_attr
 from transformers import LogitsProcessor
-from .core import Tokenized, bytes_table, needs_torch, show_bytes, tokenize
+from .core import Tokenized, bytes_table, needs_torch, per_tokenizer, show_bytes, tokenize
 from .render import render_html
 
 # %% auto #0
@@ -68,14 +68,10 @@ class PrefixIndex:
     def __repr__(self): return f"PrefixIndex({len(self.keys)} tokens, {self.table.kind})"
 
 # %% ../nbs/04_healing.ipynb #6d0f9766
-import weakref
-_indexes = weakref.WeakKeyDictionary()
-
+@per_tokenizer(stale=lambda idx, tok: idx.table is not bytes_table(tok))
 def prefix_index(tok)->PrefixIndex:
     "The cached `PrefixIndex` of `tok` (rebuilt when the vocabulary grows)."
-    idx = _indexes.get(tok)
-    if idx is None or idx.table is not bytes_table(tok): idx = _indexes[tok] = PrefixIndex(tok)
-    return idx
+    return PrefixIndex(tok)
 
 # %% ../nbs/04_healing.ipynb #2db7c98e
 class PrefixMatches:
@@ -187,8 +183,7 @@ class TokenHealingProcessor(LogitsProcessor):
 class Healed:
     "One healed generation: `text` always starts with the prompt."
     def __init__(self, prompt, text, ids, removed, removed_ids, complete, tok=None, kept:int=0):
-        self.prompt, self.text, self.ids, self.removed, self.removed_ids, self.complete = prompt, text, ids, removed, removed_ids, complete
-        self.tok, self.kept = tok, kept
+        store_attr()
 
     def views(self)->list:
         "The prompt and continuation as one view; the tokens that regrew the removed text carry the `bias` mark."

@@ -5,14 +5,15 @@
 # %% ../nbs/03_masking.ipynb #904e49a3
 from __future__ import annotations
 import html
+from collections import namedtuple
 import numpy as np
 from fastcore.basics import patch
 from .core import Tokenized, bytes_table, encode_batch, needs_torch, show_bytes, spans_batch, tokenize
-from .drift import check_messages, render_chat
+from .formats import Plan, check_messages, render_chat
 from .render import render_html, render_text
 
 # %% auto #0
-__all__ = ['MASK', 'STATES', 'FORMATS', 'Masked', 'label_tokens', 'mask_text', 'segments_plan', 'mask_segments',
+__all__ = ['MASK', 'STATES', 'FORMATS', 'RowLabels', 'Masked', 'label_tokens', 'mask_text', 'segments_plan', 'mask_segments',
            'prompt_completion_plan', 'mask_prompt_completion', 'message_spans', 'NothingToTrain', 'chat_plan',
            'mask_chat', 'template_plan', 'mask_template', 'conversational_plan', 'row_plan', 'label_plans', 'mask_rows',
            'MaskSummary', 'MaskCollator']
@@ -167,14 +168,14 @@ def _check_segments(segments, field='segments'):
         if not isinstance(s.get('text'), str): raise ValueError(f"{field}[{k}].text is missing or not a string")
         if not isinstance(s.get('label'), bool): raise ValueError(f"{field}[{k}].label must be true or false, got {s.get('label')!r}")
 
-def segments_plan(segments:list)->tuple:
-    "`(text, trained ranges)` for axolotl `input_output` segments."
+def segments_plan(segments:list)->Plan:
+    "The `Plan` for axolotl `input_output` segments: their texts joined, the labelled ones trained."
     _check_segments(segments)
     text, ranges, pos = '', [], 0
     for s in segments:
         if s['label']: ranges.append((pos, pos+len(s['text'])))
         text += s['text']; pos += len(s['text'])
-    return text, ranges
+    return Plan(text, ranges)
 
 def mask_segments(tok,                 # The tokenizer
                   segments:list,       # [{"text": str, "label": bool}, ...]
@@ -183,16 +184,17 @@ def mask_segments(tok,                 # The tokenizer
                   add_special_tokens:bool=False, # Let the tokenizer add BOS/EOS
                  )->Masked:
     "Token labels from character-level segment labels."
-    return mask_text(tok, *segments_plan(segments), straddle=straddle, max_length=max_length,
+    p = segments_plan(segments)
+    return mask_text(tok, p.text, p.ranges, straddle=straddle, max_length=max_length,
                      add_special_tokens=add_special_tokens, source='segments')
 
 # %% ../nbs/03_masking.ipynb #976650c9
-def prompt_completion_plan(tok, prompt:str, completion:str, eos:bool=True)->tuple:
-    "`(text, trained ranges)` for a prompt/completion pair, the EOS text appended to the completion if `eos`."
+def prompt_completion_plan(tok, prompt:str, completion:str, eos:bool=True)->Plan:
+    "The `Plan` for a prompt/completion pair: the completion trained, the EOS text appended to it if `eos`."
     for name,v in (('prompt', prompt), ('completion', completion)):
         if not isinstance(v, str): raise TypeError(f"{name} must be a str, got {type(v).__name__}")
     text = prompt + completion + (tok.eos_token if eos and tok.eos_token else '')
-    return text, [(len(prompt), len(text))]
+    return Plan(text, [(len(prompt), len(text))])
 
 def mask_prompt_completion(tok,                 # The tokenizer
                            prompt:str,          # Untrained text
@@ -201,7 +203,8 @@ def mask_prompt_completion(tok,                 # The tokenizer
                            **kwargs,            # Passed to `mask_text`
                           )->Masked:
     "Labels for `prompt + completion` where only the completion (and EOS) is trained."
-    return mask_text(tok, *prompt_completion_plan(tok, prompt, completion, eos), source='prompt_completion', **kwargs)
+    p = prompt_completion_plan(tok, prompt, completion, eos)
+    return mask_text(tok, p.text, p.ranges, source='prompt_completion', **kwargs)
 
 # %% ../nbs/03_masking.ipynb #6a5f12e8
 def message_spans(rendered:str, messages:list)->list:
@@ -229,20 +232,19 @@ def chat_plan(tok,                           # The tokenizer
               chat_template:str=None,        # Template to use instead of the tokenizer's
               train_messages=None,           # Indices of the messages to train, instead of those of `roles_to_train`
               **template_kwargs,             # Passed to `apply_chat_template`
-             )->tuple:
-    "`(text, trained ranges, end-of-turn searches)` for a conversation rendered with the chat template."
+             )->Plan:
+    "The `Plan` for a conversation rendered with the chat template: the trained messages and their end-of-turn searches."
     if train_on_eos not in ('turn', 'last', 'none'): raise ValueError(f"train_on_eos must be 'turn', 'last' or 'none', not {train_on_eos!r}")
     messages = check_messages(messages)
     trained = [k for k,m in enumerate(messages) if m['role'] in roles_to_train] if train_messages is None else sorted(train_messages)
     for k in trained:
         if not (messages[k].get('content') or '').strip():
             raise NothingToTrain(f"messages[{k}] ({messages[k]['role']}) has empty content: nothing to train")
-    if chat_template is None and not getattr(tok, 'chat_template', None): raise ValueError("the tokenizer has no chat template; pass chat_template=")
-    text = tok.apply_chat_template(messages, tokenize=False, chat_template=chat_template, **template_kwargs)
+    text = render_chat(tok, messages, chat_template, add_generation_prompt=False, **template_kwargs)
     spans = message_spans(text, messages)
     eot = [(spans[k][1], spans[k+1][0] if k+1 < len(spans) else len(text)+1) for n,k in enumerate(trained)
            if train_on_eos == 'turn' or (train_on_eos == 'last' and n == len(trained)-1)]
-    return text, [spans[k] for k in trained], eot
+    return Plan(text, [spans[k] for k in trained], eot)
 
 def mask_chat(tok,                                 # The tokenizer
               messages:list,                       # [{"role", "content"}, ...]
@@ -255,12 +257,12 @@ def mask_chat(tok,                                 # The tokenizer
              )->Masked:
     "Labels for a conversation: only the messages of `roles_to_train` (and their end-of-turn tokens) are trained."
     _check_straddle(straddle)
-    text, ranges, eot = chat_plan(tok, messages, roles_to_train, train_on_eos, chat_template, **template_kwargs)
-    return label_tokens(tokenize(tok, text), ranges, straddle, max_length, eot, source='chat')
+    p = chat_plan(tok, messages, roles_to_train, train_on_eos, chat_template, **template_kwargs)
+    return label_tokens(tokenize(tok, p.text), p.ranges, straddle, max_length, p.eot, source='chat')
 
 # %% ../nbs/03_masking.ipynb #47e6a2d9
-def template_plan(text:str, response_template:str, instruction_template:str=None)->tuple:
-    "`(text, trained ranges)`: each response runs from a response template to the next instruction template."
+def template_plan(text:str, response_template:str, instruction_template:str=None)->Plan:
+    "The `Plan` for plain text: each response runs from a response template to the next instruction template."
     if not isinstance(text, str): raise TypeError(f"text must be a str, got {type(text).__name__}")
     if not response_template: raise ValueError("response_template must be a non-empty string")
     ranges, pos = [], 0
@@ -271,7 +273,7 @@ def template_plan(text:str, response_template:str, instruction_template:str=None
         ranges.append((start, end)); pos = end
         if not instruction_template: break
     if not ranges: raise NothingToTrain(f"response_template {response_template!r} not found in the text")
-    return text, ranges
+    return Plan(text, ranges)
 
 def mask_template(tok,                       # The tokenizer
                   text:str,                  # The whole example
@@ -280,48 +282,51 @@ def mask_template(tok,                       # The tokenizer
                   **kwargs,                  # Passed to `mask_text`
                  )->Masked:
     "Labels for plain text: the responses that follow `response_template` are trained."
-    return mask_text(tok, *template_plan(text, response_template, instruction_template), source='template', **kwargs)
+    p = template_plan(text, response_template, instruction_template)
+    return mask_text(tok, p.text, p.ranges, source='template', **kwargs)
 
 # %% ../nbs/03_masking.ipynb #495833a6
 FORMATS = ('messages', 'segments', 'prompt_completion', 'text')
 
-def conversational_plan(tok, prompt:list, completion:list, **chat_kwargs)->tuple:
-    "`(text, trained ranges, end-of-turn searches)` for TRL's conversational prompt/completion: the completion's messages are trained."
+def conversational_plan(tok, prompt:list, completion:list, **chat_kwargs)->Plan:
+    "The `Plan` for TRL's conversational prompt/completion: the completion's messages are trained."
     msgs = check_messages(prompt, 'prompt') + check_messages(completion, 'completion')
     return chat_plan(tok, msgs, train_messages=range(len(prompt), len(msgs)), **chat_kwargs)
 
 def row_plan(tok, row:dict, format:str, response_template:str=None, instruction_template:str=None,
-             eos:bool=True, **chat_kwargs)->tuple:
-    "`(text, trained ranges, end-of-turn searches)` for one dataset row in `format`."
+             eos:bool=True, **chat_kwargs)->Plan:
+    "The `Plan` for one dataset row in `format`."
     def field(name):
         if name not in row or row[name] is None: raise KeyError(f"missing field {name!r}")
         return row[name]
     if format == 'messages': return chat_plan(tok, field('messages'), **chat_kwargs)
-    if format == 'segments': return (*segments_plan(field('segments')), ())
+    if format == 'segments': return segments_plan(field('segments'))
     if format == 'prompt_completion':
         if isinstance(field('prompt'), list): return conversational_plan(tok, row['prompt'], field('completion'), **chat_kwargs)
-        return (*prompt_completion_plan(tok, field('prompt'), field('completion'), eos), ())
+        return prompt_completion_plan(tok, field('prompt'), field('completion'), eos)
     if format == 'text':
         if not response_template: raise ValueError("format 'text' needs response_template=")
-        return (*template_plan(field('text'), response_template, instruction_template), ())
+        return template_plan(field('text'), response_template, instruction_template)
     raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
 
 # %% ../nbs/03_masking.ipynb #c70255ac
-_ROW_COLS = ('input_ids', 'labels', 'attention_mask', 'trainable', 'straddles', 'absorbed', 'mask_warnings', 'mask_error')
+RowLabels = namedtuple('RowLabels', 'input_ids labels attention_mask trainable straddles absorbed warnings')
+RowLabels.__doc__ = "One labelled row: its kept ids, labels and attention mask, and counts of trained, straddling and absorbed tokens."
+_ROW_COLS = RowLabels._fields[:-1] + ('mask_warnings', 'mask_error')
 
 def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
     "Columns for every planned row whose ids spell its text exactly, labelled on flat arrays; the rest are returned for the per-row path."
     keys = list(plans)
-    sb = spans_batch(tok, [plans[k][0] for k in keys], [ids[k] for k in keys])
+    sb = spans_batch(tok, [plans[k].text for k in keys], [ids[k] for k in keys])
     done, rest = {}, [keys[i] for i in sb.rest]
     if not sb.rows: return done, rest
     table, cs, ce, special, char0, tok0 = bytes_table(tok), sb.starts, sb.ends, sb.special, sb.char0, sb.tok0
     ranges = []
     for r,i in enumerate(sb.rows):
-        _, rr, eot = plans[keys[i]]
+        p = plans[keys[i]]
         base, lo, hi = int(char0[r]), int(tok0[r]), int(tok0[r+1])
-        ranges += [(base+a_, base+b_) for a_,b_ in rr]
-        for e_,l_ in eot:   # end-of-turn: the first special token starting in [e, l) of this row
+        ranges += [(base+a_, base+b_) for a_,b_ in p.ranges]
+        for e_,l_ in p.eot:   # end-of-turn: the first special token starting in [e, l) of this row
             hit = np.flatnonzero(special[lo:hi] & (cs[lo:hi] >= base+e_) & (cs[lo:hi] < base+l_) & (ce[lo:hi] > cs[lo:hi]))
             if len(hit): ranges.append((int(cs[lo+hit[0]]), int(ce[lo+hit[0]])))
     row_of = np.repeat(np.arange(len(sb.rows)), np.diff(tok0))
@@ -335,26 +340,27 @@ def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
         c = codes[lo:hi]; nstr = int((c == 2).sum())
         if straddle == 'error' and nstr:
             j = int(np.flatnonzero(c == 2)[0])
-            done[k] = _straddle_error(table, ids[k], j, plans[k][0], int(cs[lo+j] - char0[r]), int(ce[lo+j] - char0[r])); continue
+            done[k] = _straddle_error(table, ids[k], j, plans[k].text, int(cs[lo+j] - char0[r]), int(ce[lo+j] - char0[r]))
+            continue
         tr = train[lo:hi]; truncated = int(tr[keep:].sum()); trainable = int(tr[:keep].sum())
-        done[k] = (ids[k][:keep], labels[lo:lo+keep].tolist(), [1]*keep, trainable, nstr, int((c == 3).sum()),
-                   _row_warnings(n, keep, max_length, truncated, trainable, nstr, straddle))
+        done[k] = RowLabels(ids[k][:keep], labels[lo:lo+keep].tolist(), [1]*keep, trainable, nstr, int((c == 3).sum()),
+                            _row_warnings(n, keep, max_length, truncated, trainable, nstr, straddle))
     return done, rest
 
 def label_plans(tok,                  # The tokenizer
-                plans:dict,           # key -> `(text, trained ranges, end-of-turn searches)`, as from `row_plan`
+                plans:dict,           # key -> `Plan`, as from `row_plan`
                 ids:dict,             # key -> the ids of that text
                 straddle:str='mask',  # Policy for straddling tokens
                 max_length:int=None,  # Truncate to this many tokens
                 source:str='',        # Where the rows came from, for messages
                )->dict:
-    "key -> `(input_ids, labels, attention_mask, trainable, straddles, absorbed, warnings)`, or the `ValueError` that row raised."
+    "key -> `RowLabels`, or the `ValueError` that row raised."
     done, rest = _label_batch(tok, plans, ids, straddle, max_length)
     for k in rest:   # ids that do not spell the text byte for byte: the general span path
-        text, ranges, eot = plans[k]
+        p = plans[k]
         try:
-            m = label_tokens(Tokenized(text, ids[k], tok), ranges, straddle, max_length, eot, source=source)
-            done[k] = (m.input_ids, m.labels, m.attention_mask, m.trainable, len(m.straddles), len(m.absorbed), m.warnings)
+            m = label_tokens(Tokenized(p.text, ids[k], tok), p.ranges, straddle, max_length, p.eot, source=source)
+            done[k] = RowLabels(m.input_ids, m.labels, m.attention_mask, m.trainable, len(m.straddles), len(m.absorbed), m.warnings)
         except ValueError as e: done[k] = e
     return done
 
@@ -374,7 +380,7 @@ def mask_rows(batch:dict,            # A batch of rows, column name -> list
     for k in range(n):
         try: plans[k] = row_plan(tok, {c: v[k] for c,v in batch.items()}, format, **plan_kwargs)
         except (KeyError, TypeError, ValueError) as e: errs[k] = f"row {idx[k]}: {e.args[0] if e.args else e}"
-    ids = dict(zip(plans, encode_batch(tok, [p[0] for p in plans.values()]))) if plans else {}
+    ids = dict(zip(plans, encode_batch(tok, [p.text for p in plans.values()]))) if plans else {}
     done = label_plans(tok, plans, ids, straddle, max_length, source=format)
     out = {c: [] for c in _ROW_COLS}
     for k in range(n):

@@ -5,6 +5,7 @@
 # %% ../nbs/00a_render.ipynb #63fd45bc
 from __future__ import annotations
 import html, zlib
+from fastcore.basics import patch
 from .core import Tokenized, grapheme_groups, show_bytes, visible
 
 # %% auto #0
@@ -105,6 +106,10 @@ def render_html(t:Tokenized,        # What to draw
         out.append("<ul class='tl-notes' style='font-size:11px;color:#555;margin:2px 0'>" +
                    ''.join(f"<li>{html.escape(n)}</li>" for n in t.notes[:20]) + "</ul>")
     return '\n'.join(out + ['</div>'])
+
+# %% ../nbs/00a_render.ipynb #c9971d96
+@patch
+def _repr_html_(self:Tokenized): return render_html(self)
 
 # %% ../nbs/00a_render.ipynb #85db69e8
 def render_text(t:Tokenized,       # What to print

@@ -4,7 +4,6 @@
 
 # %% ../nbs/05_viz.ipynb #80406691
 from __future__ import annotations
-import html
 import ipywidgets as widgets
 from fastcore.basics import patch
 from .render import render, views_of
