@@ -84,3 +84,33 @@ def test_import_is_light():
 def test_cli_prints_spans():
     out = subprocess.run(['tokenlens-spans', 'Hi there'], capture_output=True, text=True, check=True).stdout
     assert "'·there'" in out and out.splitlines()[0].split()[:2] == ['#', 'id']
+
+# The layers, bottom up (shared/DESIGN.md): a module may import only modules of a lower layer; siblings never import
+# each other. `models` resolves tokenizers for the CLI and the notebooks and is used by no capability.
+LAYERS = {'core': 0, 'render': 1, 'models': 1, 'formats': 2, 'drift': 3, 'masking': 3, 'healing': 3, 'viz': 4, 'audit': 4}
+
+def tokenlens_imports(path:Path)->set:
+    "The tokenlens modules `path` imports, at any depth (function-level imports included)."
+    import ast
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            mod = node.module or ''
+            if node.level: out.add(mod.split('.')[0] if mod else None)
+            elif mod.startswith('tokenlens.'): out.add(mod.split('.')[1])
+            elif mod == 'tokenlens': out |= {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name.split('.')[1] for a in node.names if a.name.startswith('tokenlens.')}
+    return out - {None}
+
+def test_every_module_has_a_layer():
+    mods = {p.stem for p in (ROOT/'tokenlens').glob('*.py')} - {'__init__', '_modidx'}
+    assert mods == set(LAYERS), mods ^ set(LAYERS)
+
+def test_layers_have_no_back_edges():
+    bad = [(m, d) for m in LAYERS for d in tokenlens_imports(ROOT/'tokenlens'/f'{m}.py') if LAYERS.get(d, 99) >= LAYERS[m]]
+    assert not bad, f"(module, imports): {bad}"
+
+def test_layer_check_can_fail(tmp_path):
+    (tmp_path/'x.py').write_text("from .render import render_html\ndef f():\n    from tokenlens.audit import audit\n")
+    assert tokenlens_imports(tmp_path/'x.py') == {'render', 'audit'}

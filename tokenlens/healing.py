@@ -248,16 +248,3 @@ def healed_generate(model,                   # A causal LM
         tail = gen[len(R):] if complete else b''
         results.append(Healed(p, p + tail.decode(errors='replace'), keep + new, R.decode(errors='replace'), rem, complete, tok, len(keep)))
     return results[0] if single else results
-
-# %% ../nbs/04_healing.ipynb #474fea18
-def _simulate(tok, removed:list, steps:int=6, seed:int=0)->list:
-    "Run `TokenHealingProcessor` on random scores for `steps` steps; return the ids chosen per row."
-    import torch
-    g = torch.Generator().manual_seed(seed)
-    proc = TokenHealingProcessor(tok, removed, 1)
-    ids = torch.zeros(len(removed), 1, dtype=torch.long)
-    for _ in range(steps):
-        scores = torch.randn(len(removed), len(tok), generator=g)
-        scores = proc(ids, scores)
-        ids = torch.cat([ids, torch.multinomial(torch.softmax(scores, -1), 1, generator=g)], 1)
-    return ids[:, 1:].tolist()

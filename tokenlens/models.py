@@ -4,11 +4,15 @@
 
 # %% ../nbs/01_models.ipynb #09dee59d
 from __future__ import annotations
-import importlib.util, importlib.metadata, json, os, shutil, tempfile
+import difflib, importlib.util, importlib.metadata, json, os, re, shutil, socket, tempfile, threading, urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
+from .core import needs_torch
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'cache_dir', 'cached_dir', 'EmbeddedMissing', 'embedded_path', 'load_tokenizer', 'load_model']
+__all__ = ['EMBEDDED', 'TOKENIZER_BUILD', 'cache_dir', 'cached_dir', 'EmbeddedMissing', 'embedded_path', 'gguf_metadata',
+           'byte_level_tokenizer', 'NotLoadable', 'hub_offline', 'hub_endpoint', 'hub_unreachable', 'load_tokenizer',
+           'load_model']
 
 # %% ../nbs/01_models.ipynb #8c896ab3
 EMBEDDED = {
@@ -73,48 +77,183 @@ def embedded_path(name:str)->Path:
         (d/'tokenizer_config.json').write_text(json.dumps(_mistral_config, indent=1))
     return cached_dir(f"mistral-7b-v0.1-tokenizer-{_version(name)}", build)
 
-# %% ../nbs/01_models.ipynb #3ba55aea
-def _tokenizer_dir(name):
-    "A folder with embedded default `name`'s tokenizer; GGUF-packaged ones are read out once and cached."
-    if name == 'mistral': return embedded_path(name)
-    from transformers import AutoTokenizer
-    src = embedded_path(name)
-    def build(d): AutoTokenizer.from_pretrained(str(src), gguf_file=EMBEDDED[name]['file']).save_pretrained(str(d))
-    return cached_dir(f"{name}-tokenizer-{_version(name)}", build)
+# %% ../nbs/01_models.ipynb #45afacb1
+def _gguf_value(field):
+    "A `gguf.GGUFReader` field's value: a str, number or bool, or a list of them (on every `gguf` version)."
+    from gguf import GGUFValueType
+    def one(part, typ): return bytes(part).decode('utf-8') if typ == GGUFValueType.STRING else part.tolist()[0]
+    if field.types[0] == GGUFValueType.ARRAY: return [one(field.parts[i], field.types[-1]) for i in field.data]
+    return one(field.parts[field.data[0]], field.types[0])
 
-def _not_loadable(name, tried, err):
-    return OSError(f"Could not load {name!r}. Tried: " + '; '.join(tried) + f". Last error: {type(err).__name__}: {err}")
+def gguf_metadata(path,                   # A GGUF file
+                  prefix:str='tokenizer.', # Keep the keys that start with this, and drop it from them
+                 )->dict:
+    "The metadata of a GGUF file under `prefix`, read with `gguf` (numpy only, no torch)."
+    from gguf import GGUFReader
+    fields = GGUFReader(str(path)).fields
+    return {k[len(prefix):]: _gguf_value(f) for k,f in fields.items() if k.startswith(prefix)}
+
+# %% ../nbs/01_models.ipynb #bd58de9c
+def _byte_chars()->dict:
+    "GPT-2's printable stand-in for each byte: the byte-level alphabet."
+    keep = [*range(ord('!'), ord('~')+1), *range(ord('¡'), ord('¬')+1), *range(ord('®'), ord('ÿ')+1)]
+    extra = iter(range(256, 512))
+    return {b: chr(b) if b in keep else chr(next(extra)) for b in range(256)}
+
+_GPT2_SPLIT = {None, 'default', 'gpt-2', 'smollm'}  # `tokenizer.ggml.pre` values transformers splits with GPT-2's regex
+_SPECIAL_IDS = dict(bos_token='bos_token_id', eos_token='eos_token_id', unk_token='unknown_token_id',
+                    pad_token='padding_token_id')
+
+def byte_level_tokenizer(meta:dict, # `gguf_metadata(path)` of a byte-level BPE GGUF
+                        ):
+    "The fast tokenizer a byte-level BPE GGUF describes, built as transformers builds it, without torch."
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+    kind, pre = meta.get('ggml.model'), meta.get('ggml.pre')
+    if kind != 'gpt2' or pre not in _GPT2_SPLIT or 'ggml.merges' not in meta:
+        raise ValueError(f"tokenlens rebuilds byte-level BPE GGUF tokenizers (model 'gpt2', GPT-2's split, merges "
+                         f"listed); this one is model {kind!r}, pre {pre!r}. transformers can load it, with torch "
+                         "installed: AutoTokenizer.from_pretrained(folder, gguf_file=name)")
+    toks, types = meta['ggml.tokens'], meta.get('ggml.token_type') or []
+    spell = _byte_chars()
+    alphabet = set(spell.values())
+    vocab = {t if set(t) <= alphabet else ''.join(spell[b] for b in t.encode()): i for i,t in enumerate(toks)}
+    merges = [tuple(m.split(' ')) for m in meta['ggml.merges']]
+    tk = Tokenizer(models.BPE(vocab, merges, continuing_subword_prefix='', end_of_word_suffix='',
+                              fuse_unk=False, byte_fallback=False))
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tk.decoder = decoders.ByteLevel()
+    tk.post_processor = processors.TemplateProcessing(single='$A:0', pair='$A:0 $B:1')
+    # a control token spelled outside the byte alphabet is a llama.cpp mislabel: transformers skips it, so do we
+    tk.add_special_tokens([AddedToken(t, normalized=False, special=True)
+                           for t,y in zip(toks, types) if y == 3 and set(t) <= alphabet])
+    tk.add_tokens([AddedToken(t, normalized=False, special=False) for t,y in zip(toks, types) if y == 4 and t in vocab])
+    kw = {k: toks[meta[f'ggml.{v}']] for k,v in _SPECIAL_IDS.items() if f'ggml.{v}' in meta}
+    kw.update({k: meta[f'ggml.{k}'] for k in ('add_bos_token', 'add_eos_token') if f'ggml.{k}' in meta})
+    return PreTrainedTokenizerFast(tokenizer_object=tk, chat_template=meta.get('chat_template'), **kw)
+
+# %% ../nbs/01_models.ipynb #9b3d4e74
+class NotLoadable(OSError):
+    "A name that is no embedded default and no local path, and that the hub cannot supply."
+
+def hub_offline()->bool:
+    "Whether Hugging Face offline mode is on: `HF_HUB_OFFLINE` set now, or when `huggingface_hub` was imported."
+    env = [os.environ.get(v, '').upper() for v in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE')]
+    if any(v in ('1', 'ON', 'YES', 'TRUE') for v in env): return True
+    from huggingface_hub import constants
+    return bool(constants.HF_HUB_OFFLINE)
+
+def hub_endpoint()->str:
+    "The hub address downloads go to: `HF_ENDPOINT`, or https://huggingface.co."
+    from huggingface_hub import constants
+    return constants.ENDPOINT
+
+def hub_unreachable(endpoint:str=None, # Hub address (default `hub_endpoint()`)
+                    timeout:float=3.0, # Seconds for name lookup and connect together
+                   )->str|None:
+    "Why the hub cannot be reached (one TCP connect, to the proxy if one applies), or `None` when it answers."
+    u = urlsplit(endpoint or hub_endpoint())
+    host, port = u.hostname, u.port or (443 if u.scheme == 'https' else 80)
+    proxy = urllib.request.getproxies().get(u.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        p = urlsplit(proxy if '://' in proxy else f'http://{proxy}')
+        host, port = p.hostname, p.port or (443 if p.scheme == 'https' else 80)
+    why = []
+    def probe():
+        try: socket.create_connection((host, port), timeout=timeout).close(); why.append(None)
+        except OSError as e: why.append(f"{host}:{port}: {e}")
+    t = threading.Thread(target=probe, daemon=True)   # getaddrinfo has no timeout of its own: the join gives one
+    t.start()
+    t.join(timeout)
+    return why[0] if why else f"{host}:{port}: no answer within {timeout:g} s"
+
+# %% ../nbs/01_models.ipynb #c60a54cd
+def _looks_like_path(name:str)->bool:
+    "A name only a path would have: `./x`, `/x`, `~/x`, or separators beyond a hub id's `owner/name`."
+    if name.startswith(('.', '/', '~')): return True
+    return any(s and s in name for s in (os.sep, os.altsep)) and not re.fullmatch(r'[\w.-]+/[\w.-]+', name)
+
+def _did_you_mean(name:str)->str:
+    "A hint naming the embedded default closest to `name` (by spelling, or by its hub id), or ''."
+    low = name.lower()
+    for k,spec in EMBEDDED.items():
+        if low == spec['hub'].lower(): return f" (did you mean {k!r}? It is the embedded copy of {spec['hub']})"
+    close = difflib.get_close_matches(low, list(EMBEDDED), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ''
+
+def _how()->str:
+    "What to do when a name cannot load: online, and offline."
+    return ("Online: check the network, or set HF_ENDPOINT to a hub mirror you can reach. Offline: set "
+            f"HF_HUB_OFFLINE=1 to skip the hub, and pass an embedded name ({', '.join(EMBEDDED)}) or a local folder.")
+
+def _load_named(load, # `AutoTokenizer.from_pretrained` or `AutoModelForCausalLM.from_pretrained`
+                name, # A local path or hub id
+                hint, # Put after the name in an error: the embedded default it is close to, or ''
+                how,  # Ends the error when the hub cannot be asked: what to try
+                **kwargs):
+    "`load(name)` from a local path or the hub; when neither has it, a `NotLoadable` within seconds."
+    try: path = Path(name).expanduser()
+    except RuntimeError: path = Path(name)   # `~user/x` for an unknown user
+    if path.exists(): return load(str(path), **kwargs)
+    if _looks_like_path(name): raise NotLoadable(f"{name!r}: no such local path ({path.absolute()}){hint}")
+    offline = hub_offline()
+    why = None if offline else hub_unreachable()
+    if not offline and why is None:
+        try: return load(name, **kwargs)
+        except Exception as e:
+            raise NotLoadable(f"{name!r} is not an embedded default or a local path{hint}, and the hub "
+                              f"({hub_endpoint()}) could not supply it: {type(e).__name__}: {e}") from e
+    try: return load(name, **{**kwargs, 'local_files_only': True})   # a copy in the local hub cache needs no network
+    except Exception as e:
+        where = ("HF_HUB_OFFLINE is set, so the hub was not asked" if offline
+                 else f"the hub at {hub_endpoint()} cannot be reached ({why})")
+        raise NotLoadable(f"{name!r} is not an embedded default, a local path or in the local hub cache, and "
+                          f"{where}{hint}. {how}") from e
 
 def _hub_fallback(name, load, err, **kwargs):
     "Load the hub copy of embedded default `name`, or say how to get it both ways."
     spec = EMBEDDED[name]
-    try: return load(spec['hub'], **kwargs)
-    except Exception as e:
-        raise EmbeddedMissing(f"{name!r} is not available offline and the hub copy could not be loaded.\n"
-                              f"  offline: {spec['install']}\n  online: make sure huggingface.co is reachable "
-                              f"(it would load {spec['hub']!r}).\nHub error: {type(e).__name__}: {e}") from err
+    how = f"Offline: {spec['install']}. Online: check the network, or HF_ENDPOINT."
+    try: return _load_named(load, spec['hub'], '', how, **kwargs)
+    except NotLoadable as e:
+        raise EmbeddedMissing(f"{name!r} is not installed, and its hub copy could not be loaded: {e}") from err
+
+# %% ../nbs/01_models.ipynb #3ba55aea
+TOKENIZER_BUILD = 2  # in the cache folder's name: raise it when the way a tokenizer is built changes
+
+def _tokenizer_dir(name):
+    "A folder with embedded default `name`'s tokenizer; GGUF-packaged ones are read out once and cached."
+    if name == 'mistral': return embedded_path(name)
+    _package_dir(name)   # `EmbeddedMissing` before anything is built
+    gguf = lambda: embedded_path(name)/EMBEDDED[name]['file']
+    if name == 'smollm2':
+        def build(d): byte_level_tokenizer(gguf_metadata(gguf())).save_pretrained(str(d))
+        return cached_dir(f"{name}-tokenizer-{_version(name)}-build{TOKENIZER_BUILD}", build)
+    def build(d):
+        needs_torch(f"Reading {name}'s tokenizer out of its GGUF file the first time")
+        from transformers import AutoTokenizer
+        AutoTokenizer.from_pretrained(str(gguf().parent), gguf_file=gguf().name).save_pretrained(str(d))
+    return cached_dir(f"{name}-tokenizer-{_version(name)}", build)
 
 # %% ../nbs/01_models.ipynb #faf681e4
 def load_tokenizer(name:str='smollm2', # Embedded default (`smollm2`, `mistral`, `gemma3`), hub id or local path
                    **kwargs,           # Passed to `AutoTokenizer.from_pretrained`
                   ):
-    "A tokenizer by embedded name, hub id or local path; embedded names work offline."
+    "A tokenizer by embedded name, hub id or local path; embedded names work offline (smollm2, mistral: no torch)."
     from transformers import AutoTokenizer
-    key = name.lower() if isinstance(name, str) else name
+    name = os.fspath(name)
+    key = name.lower()
     if key in EMBEDDED:
         try: path = _tokenizer_dir(key)
         except EmbeddedMissing as e: return _hub_fallback(key, AutoTokenizer.from_pretrained, e, **kwargs)
         return AutoTokenizer.from_pretrained(str(path), **kwargs)
-    tried = [f"embedded defaults {sorted(EMBEDDED)} (no match)",
-             f"local path {str(name)!r} ({'exists' if Path(str(name)).exists() else 'does not exist'})",
-             f"hub id {str(name)!r}" + (" (HF_HUB_OFFLINE is set)" if os.environ.get('HF_HUB_OFFLINE') else '')]
-    try: return AutoTokenizer.from_pretrained(name, **kwargs)
-    except Exception as e: raise _not_loadable(name, tried, e) from e
+    if 'gguf_file' in kwargs: needs_torch(f"Reading a tokenizer out of a GGUF file ({kwargs['gguf_file']})")
+    return _load_named(AutoTokenizer.from_pretrained, name, _did_you_mean(name), _how(), **kwargs)
 
 # %% ../nbs/01_models.ipynb #adef3481
 def _model_dir(name):
     "A folder with embedded default `name`'s float32 model, dequantised from its GGUF once and cached."
-    import torch
+    torch = needs_torch('load_model')
     from transformers import AutoModelForCausalLM
     src = embedded_path(name)
     def build(d):
@@ -129,16 +268,15 @@ def _model_dir(name):
 def load_model(name:str='smollm2', # Embedded default (`smollm2`, `gemma3`), hub id or local path
                **kwargs,           # Passed to `AutoModelForCausalLM.from_pretrained`
               ):
-    "A causal LM by embedded name, hub id or local path; `smollm2` (and `gemma3`) work offline."
+    "A causal LM by embedded name, hub id or local path; `smollm2` (and `gemma3`) work offline. Needs torch."
+    name = os.fspath(name)
+    key = name.lower()
+    if key in EMBEDDED and not EMBEDDED[key]['model']:
+        raise ValueError(f"{name!r} is embedded as a tokenizer only; pass a hub id or local path to load a model")
+    needs_torch('load_model')
     from transformers import AutoModelForCausalLM
-    key = name.lower() if isinstance(name, str) else name
     if key in EMBEDDED:
-        if not EMBEDDED[key]['model']:
-            raise ValueError(f"{name!r} is embedded as a tokenizer only; pass a hub id or local path to load a model")
         try: path = _model_dir(key)
         except EmbeddedMissing as e: return _hub_fallback(key, AutoModelForCausalLM.from_pretrained, e, **kwargs)
         return AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
-    tried = [f"embedded defaults {sorted(EMBEDDED)} (no match)",
-             f"local path {str(name)!r} ({'exists' if Path(str(name)).exists() else 'does not exist'})", f"hub id {str(name)!r}"]
-    try: return AutoModelForCausalLM.from_pretrained(name, **kwargs)
-    except Exception as e: raise _not_loadable(name, tried, e) from e
+    return _load_named(AutoModelForCausalLM.from_pretrained, name, _did_you_mean(name), _how(), **kwargs)
