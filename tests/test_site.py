@@ -6,6 +6,8 @@ from pathlib import Path
 from urllib.parse import urlparse, unquote
 import pytest, yaml
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('site')]   # one build of the site per run
+
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT/'nbs'
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'

@@ -12,121 +12,15 @@ from fastcore.docments import docments
 import tokenlens
 from .core import Tokenized, bytes_table, encode_batch, show_bytes, spans_table, tokenize
 from .drift import prefix_drift
-from .formats import check_chat_template, check_messages, render_chat
+from .formats import FORMATS, NothingToTrain, json_kind, detect_format, plan_row
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
-from .masking import (MASK, NothingToTrain, chat_plan, conversational_plan, label_plans, label_tokens,
-                               prompt_completion_plan, segments_plan, template_plan)
+from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 
 # %% auto #0
-__all__ = ['FORMATS', 'SHAREGPT_ROLES', 'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'KINDS', 'WEIGHTS', 'Rows',
-           'DEMO', 'DEMO_MAX_LENGTH', 'COMMANDS', 'detect_format', 'to_messages', 'plan_row', 'BadRow', 'check_rows',
-           'InputError', 'read_rows', 'AuditReport', 'audit', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser',
-           'main', 'spans_main']
-
-# %% ../nbs/06_audit.ipynb #eb4072c8
-FORMATS = ('auto', 'messages', 'sharegpt', 'alpaca', 'prompt_completion', 'input_output', 'text')
-
-SHAREGPT_ROLES = {'system': 'system', 'human': 'user', 'user': 'user', 'gpt': 'assistant', 'assistant': 'assistant',
-                  'model': 'assistant', 'tool': 'tool'}
-
-def _kind(v)->str: return {dict: 'object', list: 'array', str: 'string', bool: 'boolean', int: 'number', float: 'number'}.get(type(v), type(v).__name__)
-
-def detect_format(row)->str:
-    "The dataset format of one row, from its keys."
-    if not isinstance(row, dict): raise TypeError(f"the row is a JSON {_kind(row)}, not an object")
-    if 'messages' in row: return 'messages'
-    if 'conversations' in row:
-        c = row['conversations']
-        return 'sharegpt' if isinstance(c, list) and c and isinstance(c[0], dict) and 'from' in c[0] else 'messages'
-    if 'segments' in row: return 'input_output'
-    if 'instruction' in row and 'output' in row: return 'alpaca'
-    if 'prompt' in row and 'completion' in row: return 'prompt_completion'
-    if 'text' in row: return 'text'
-    raise ValueError(f"no known format for the keys {sorted(row)}: expected messages, conversations, segments, "
-                     "instruction/output, prompt/completion or text")
-
-# %% ../nbs/06_audit.ipynb #24272055
-ALPACA = ("Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
-          "### Instruction:\n{instruction}\n\n### Response:\n")
-ALPACA_INPUT = ("Below is an instruction that describes a task, paired with an input that provides further context. "
-                "Write a response that appropriately completes the request.\n\n"
-                "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n")
-RESPONSE_TEMPLATES = ('### Response:', '### Assistant:', '<|im_start|>assistant', '[/INST]', '<start_of_turn>model', '<|assistant|>')
-
-RowPlan = namedtuple('RowPlan', 'format plan serve contents')
-RowPlan.__doc__ = "How a row trains (its `Plan`), the prompt as served (`serve`), and the strings its user wrote (`contents`)."
-
-def _a(word:str)->str: return ('an ' if word[0] in 'aeiou' else 'a ') + word
-
-def _field(row:dict, name:str, types=str):
-    if row.get(name) is None: raise KeyError(f"missing field {name!r}")
-    if not isinstance(row[name], types):
-        want = ' or '.join(_kind(t()) for t in (types if isinstance(types, tuple) else (types,)))
-        raise TypeError(f"{name} must be {_a(want)}, got {_a(_kind(row[name]))}")
-    return row[name]
-
-def to_messages(row:dict, format:str)->list:
-    "The row's conversation as `{'role', 'content'}` messages (ShareGPT turns are mapped to roles)."
-    if format == 'messages':
-        key = 'messages' if 'messages' in row else 'conversations'
-        return check_messages(_field(row, key, list), key)
-    turns = _field(row, 'conversations', list)
-    for k,m in enumerate(turns):
-        if not isinstance(m, dict): raise TypeError(f"conversations[{k}] is a JSON {_kind(m)}, not an object")
-        if m.get('from') not in SHAREGPT_ROLES: raise ValueError(f"conversations[{k}].from is {m.get('from')!r}; expected one of {tuple(SHAREGPT_ROLES)}")
-        if not isinstance(m.get('value'), str): raise ValueError(f"conversations[{k}].value is missing or not a string")
-    return [{'role': SHAREGPT_ROLES[m['from']], 'content': m['value']} for m in turns]
-
-# %% ../nbs/06_audit.ipynb #c90fa405
-def _chat_row(tok, row, format, chat_template):
-    msgs = to_messages(row, format)
-    check_chat_template(tok, chat_template)
-    plan = chat_plan(tok, msgs, chat_template=chat_template)
-    last = max((k for k,m in enumerate(msgs) if m['role'] == 'assistant'), default=0)
-    serve = render_chat(tok, msgs[:last], chat_template) if last else None
-    return RowPlan(format, plan, serve, [m['content'] for m in msgs if isinstance(m.get('content'), str)])
-
-def _completion_row(tok, row, format, chat_template):
-    if format == 'alpaca':
-        ins, out, inp = _field(row, 'instruction'), _field(row, 'output'), row.get('input') or ''
-        if not isinstance(inp, str): raise TypeError(f"input must be a string, got {_a(_kind(inp))}")
-        prompt, completion, contents = (ALPACA_INPUT if inp else ALPACA).format(instruction=ins, input=inp), out, [ins, inp, out]
-    elif isinstance(row.get('prompt'), list):   # TRL's conversational prompt/completion
-        prompt, completion = check_messages(row['prompt'], 'prompt'), check_messages(_field(row, 'completion', list), 'completion')
-        plan = conversational_plan(tok, prompt, completion, chat_template=chat_template)
-        return RowPlan(format, plan, render_chat(tok, prompt, chat_template), [m['content'] for m in prompt + completion])
-    else:
-        prompt, completion = _field(row, 'prompt'), _field(row, 'completion')
-        contents = [prompt, completion]
-    if not completion.strip(): raise NothingToTrain(f"{'output' if format == 'alpaca' else 'completion'} is empty: nothing to train")
-    return RowPlan(format, prompt_completion_plan(tok, prompt, completion), prompt, contents)
-
-def _text_row(row, response_template, instruction_template):
-    text = _field(row, 'text')
-    rt = response_template or next((t for t in RESPONSE_TEMPLATES if t in text), None)
-    if rt is None: raise NothingToTrain(f"no response template in the text (tried {', '.join(map(repr, RESPONSE_TEMPLATES))}); pass --response-template")
-    plan = template_plan(text, rt, instruction_template)
-    return RowPlan('text', plan, text[:plan.ranges[-1][0]], [])
-
-def plan_row(tok,                       # The tokenizer
-             row:dict,                  # One dataset row
-             format:str='auto',         # One of `FORMATS`
-             response_template:str=None,    # For `text` rows: what starts a response (default: try `RESPONSE_TEMPLATES`)
-             instruction_template:str=None, # For multi-turn `text` rows: what starts the next prompt
-             chat_template:str=None,    # Chat template to use instead of the tokenizer's
-            )->RowPlan:
-    "How one row trains: its text, trained ranges, end-of-turn searches, the prompt as served, and the user's strings."
-    if format not in FORMATS: raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
-    fmt = detect_format(row) if format == 'auto' else format
-    if not isinstance(row, dict): raise TypeError(f"the row is a JSON {_kind(row)}, not an object")
-    if fmt in ('messages', 'sharegpt'): return _chat_row(tok, row, fmt, chat_template)
-    if fmt in ('alpaca', 'prompt_completion'): return _completion_row(tok, row, fmt, chat_template)
-    if fmt == 'input_output':
-        plan = segments_plan(_field(row, 'segments', list))
-        return RowPlan(fmt, plan, plan.text[:plan.ranges[-1][0]] if plan.ranges else None, [])
-    return _text_row(row, response_template, instruction_template)
+__all__ = ['KINDS', 'WEIGHTS', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'COMMANDS', 'BadRow', 'check_rows', 'InputError', 'read_rows',
+           'AuditReport', 'audit', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
 KINDS = {
@@ -137,8 +31,9 @@ KINDS = {
     'drift':            "training gave the prompt other ids than serving will: the model answers a prompt it never saw",
     'boundary_bias':    "the prompt ends in a token that a longer token extends into the reply: at serving time that token cannot be used",
     'special_text':     "the text the user wrote contains a special token's text, which the tokenizer turns into the control token",
+    'template':         "the template left out, rewrote or could not place text to be trained, or wrote no end-of-turn text after it",
 }
-WEIGHTS = dict(bad_row=6, nothing_to_train=5, special_text=4, straddle=3, drift=3, truncated=2, boundary_bias=1)
+WEIGHTS = dict(bad_row=6, nothing_to_train=5, template=4, special_text=4, straddle=3, drift=3, truncated=2, boundary_bias=1)
 
 # %% ../nbs/06_audit.ipynb #4dc5db84
 def _special_pattern(tok):
@@ -168,6 +63,9 @@ class BadRow:
     def __repr__(self): return f"BadRow({self.message!r})"
 
 def _msg(e)->str: return str(e.args[0]) if e.args else type(e).__name__
+
+# plan notes that are information, not a problem: content the template trimmed, text parts joined or images left out
+_INFO = re.compile(r"the template trimmed it|parts were joined|part: the template takes text only")
 
 def check_rows(tok,                 # The tokenizer
                rows:list,           # Rows (dicts, or `BadRow`s)
@@ -205,7 +103,8 @@ def check_rows(tok,                 # The tokenizer
         if max_length is not None and n > max_length:
             f.append(('truncated', f"{n} tokens: max_length {max_length} drops {n - max_length}, {trainable - kept} of them trained"))
         if not kept: f.append(('nothing_to_train', f"all {trainable} trained tokens are past max_length {max_length}" if trainable
-                               else "every label is -100: no text of this row is trained"))
+                               else p.plan.notes[-1] if p.plan.notes else "every label is -100: no text of this row is trained"))
+        f += [('template', n_) for n_ in p.plan.notes if not _INFO.search(n_) and (kept or n_ != p.plan.notes[-1])]
         if nstr: f.append(('straddle', f"{nstr} token{'s' if nstr > 1 else ''} cover{'' if nstr > 1 else 's'} prompt and response characters"))
         if k in serve_ids:
             s = serve_ids[k]
@@ -244,7 +143,7 @@ def _json(path:Path)->Rows:
         lists = [k for k,v in data.items() if isinstance(v, list)]
         if len(lists) != 1: raise InputError(f"{path}: expected an array of rows, or an object with one array field; found keys {sorted(data)}")
         data = data[lists[0]]
-    if not isinstance(data, list): raise InputError(f"{path}: expected an array of rows, found a JSON {_kind(data)}")
+    if not isinstance(data, list): raise InputError(f"{path}: expected an array of rows, found a JSON {json_kind(data)}")
     return Rows(data, [f"row {k}" for k in range(len(data))], path.name)
 
 def _table(path:Path)->Rows:
@@ -401,7 +300,7 @@ def example(self:AuditReport, i:int)->list:
     try: p = plan_row(self.tok, row, **kw)
     except (KeyError, TypeError, ValueError): return []
     t = tokenize(self.tok, p.plan.text)
-    out = [label_tokens(t, p.plan.ranges, eot=p.plan.eot, source=p.format)]
+    out = [label_tokens(t, p.plan.ranges, source=p.format, notes=p.plan.notes)]
     if p.serve:
         rep = prefix_drift(t, tokenize(self.tok, p.serve))
         if not rep.equal: out.append(rep)

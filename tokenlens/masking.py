@@ -9,14 +9,14 @@ from collections import namedtuple
 import numpy as np
 from fastcore.basics import patch
 from .core import Tokenized, bytes_table, encode_batch, needs_torch, show_bytes, spans_batch, tokenize
-from .formats import Plan, check_messages, render_chat
+from .formats import (Plan, chat_plan, plan_row, prompt_completion_plan, segments_plan,
+                               template_plan)
 from .render import render_html, render_text
 
 # %% auto #0
-__all__ = ['MASK', 'STATES', 'FORMATS', 'RowLabels', 'Masked', 'label_tokens', 'mask_text', 'segments_plan', 'mask_segments',
-           'prompt_completion_plan', 'mask_prompt_completion', 'message_spans', 'NothingToTrain', 'chat_plan',
-           'mask_chat', 'template_plan', 'mask_template', 'conversational_plan', 'row_plan', 'label_plans', 'mask_rows',
-           'MaskSummary', 'MaskCollator']
+__all__ = ['MASK', 'STATES', 'RowLabels', 'Masked', 'label_tokens', 'mask_text', 'mask_plan', 'mask_segments',
+           'mask_prompt_completion', 'mask_chat', 'mask_template', 'label_plans', 'mask_rows', 'MaskSummary',
+           'MaskCollator']
 
 # %% ../nbs/03_masking.ipynb #65b983b9
 MASK = -100
@@ -64,7 +64,7 @@ def _straddle_error(table, ids, i, text, s, e):
 
 class Masked:
     "Token labels for one example, with a report on how they were decided."
-    def __init__(self, tokenized:Tokenized, codes, straddle:str, max_length:int=None, source:str=''):
+    def __init__(self, tokenized:Tokenized, codes, straddle:str, max_length:int=None, source:str='', notes=()):
         self.tokenized, self.straddle, self.source = tokenized, straddle, source
         n = len(tokenized)
         self.straddles = np.flatnonzero(codes == 2).tolist()
@@ -80,7 +80,7 @@ class Masked:
         self.labels = np.where(train[:keep], tokenized.id_array[:keep], MASK).tolist()
         self.attention_mask = [1]*keep
         self.trainable = int(train[:keep].sum())
-        self.warnings = _row_warnings(n, keep, max_length, self.truncated, self.trainable, len(self.straddles), straddle)
+        self.warnings = list(notes) + _row_warnings(n, keep, max_length, self.truncated, self.trainable, len(self.straddles), straddle)
 
     @property
     def states(self)->list:
@@ -95,13 +95,12 @@ def label_tokens(t:Tokenized,         # The tokenized example
                  ranges:list,         # `(start, end)` character ranges to train
                  straddle:str='mask', # Policy for tokens covering trained and untrained characters
                  max_length:int=None, # Truncate to this many tokens
-                 eot=(),              # `(end, limit)`: also train the first special token in `[end, limit)`
-                 source:str='',
+                 source:str='',       # Where the example came from, for messages
+                 notes=(),            # Notes from planning, reported with the warnings
                 )->Masked:
     "Labels for the tokens of `t` where the characters in `ranges` are trained."
     _check_straddle(straddle)
-    ranges = list(ranges) + [r for r in (_end_of_turn(t, e, l) for e,l in eot) if r]
-    return Masked(t, _token_states(t, ranges), straddle, max_length, source)
+    return Masked(t, _token_states(t, ranges), straddle, max_length, source, notes)
 
 def mask_text(tok,                 # The tokenizer
               text:str,            # The whole example as text
@@ -109,20 +108,16 @@ def mask_text(tok,                 # The tokenizer
               straddle:str='mask', # Policy for tokens covering trained and untrained characters: mask, train, error
               max_length:int=None, # Truncate to this many tokens (the report says what was lost)
               add_special_tokens:bool=False, # Let the tokenizer add BOS/EOS
-              eot=(),              # `(end, limit)` pairs: train the first special token found in each
               source:str='',       # Where the example came from, for messages
+              notes=(),            # Notes from planning, reported with the warnings
              )->Masked:
     "Labels for `text` where exactly the characters in `ranges` are trained."
     _check_straddle(straddle)
-    return label_tokens(tokenize(tok, text, add_special_tokens=add_special_tokens), ranges, straddle, max_length, eot, source)
+    return label_tokens(tokenize(tok, text, add_special_tokens=add_special_tokens), ranges, straddle, max_length, source, notes)
 
-# %% ../nbs/03_masking.ipynb #a0a1f555
-def _end_of_turn(t:Tokenized, end:int, limit:int):
-    "Character range of the first special token at or after `end` and before `limit`, or None."
-    for (s,e),special in zip(t.spans, t.special):
-        if special and s >= end and e > s and s < limit: return (s, e)
-        if s >= limit: return None
-    return None
+def mask_plan(tok, plan:Plan, source:str='', **kwargs)->Masked:
+    "Labels for a `Plan` from `tokenlens.formats`; `kwargs` go to `mask_text`."
+    return mask_text(tok, plan.text, plan.ranges, source=source, notes=plan.notes, **kwargs)
 
 # %% ../nbs/03_masking.ipynb #6659328d
 @patch
@@ -161,41 +156,17 @@ def _repr_html_(self:Masked):
     return warn + render_html(self.view, self.layers(), title=title)
 
 # %% ../nbs/03_masking.ipynb #646ca202
-def _check_segments(segments, field='segments'):
-    if not isinstance(segments, (list, tuple)) or not segments: raise ValueError(f"{field} must be a non-empty list of {{'text', 'label'}} dicts")
-    for k,s in enumerate(segments):
-        if not isinstance(s, dict): raise TypeError(f"{field}[{k}] is {type(s).__name__}, not a dict")
-        if not isinstance(s.get('text'), str): raise ValueError(f"{field}[{k}].text is missing or not a string")
-        if not isinstance(s.get('label'), bool): raise ValueError(f"{field}[{k}].label must be true or false, got {s.get('label')!r}")
-
-def segments_plan(segments:list)->Plan:
-    "The `Plan` for axolotl `input_output` segments: their texts joined, the labelled ones trained."
-    _check_segments(segments)
-    text, ranges, pos = '', [], 0
-    for s in segments:
-        if s['label']: ranges.append((pos, pos+len(s['text'])))
-        text += s['text']; pos += len(s['text'])
-    return Plan(text, ranges)
-
 def mask_segments(tok,                 # The tokenizer
                   segments:list,       # [{"text": str, "label": bool}, ...]
                   straddle:str='mask', # What to do with a token that covers masked and trained text
                   max_length:int=None, # Truncate to this many tokens
                   add_special_tokens:bool=False, # Let the tokenizer add BOS/EOS
                  )->Masked:
-    "Token labels from character-level segment labels."
-    p = segments_plan(segments)
-    return mask_text(tok, p.text, p.ranges, straddle=straddle, max_length=max_length,
-                     add_special_tokens=add_special_tokens, source='segments')
+    "Token labels from character-level segment labels (the plan is `formats.segments_plan`)."
+    return mask_plan(tok, segments_plan(segments), 'segments', straddle=straddle, max_length=max_length,
+                     add_special_tokens=add_special_tokens)
 
 # %% ../nbs/03_masking.ipynb #976650c9
-def prompt_completion_plan(tok, prompt:str, completion:str, eos:bool=True)->Plan:
-    "The `Plan` for a prompt/completion pair: the completion trained, the EOS text appended to it if `eos`."
-    for name,v in (('prompt', prompt), ('completion', completion)):
-        if not isinstance(v, str): raise TypeError(f"{name} must be a str, got {type(v).__name__}")
-    text = prompt + completion + (tok.eos_token if eos and tok.eos_token else '')
-    return Plan(text, [(len(prompt), len(text))])
-
 def mask_prompt_completion(tok,                 # The tokenizer
                            prompt:str,          # Untrained text
                            completion:str,      # Trained text
@@ -203,111 +174,32 @@ def mask_prompt_completion(tok,                 # The tokenizer
                            **kwargs,            # Passed to `mask_text`
                           )->Masked:
     "Labels for `prompt + completion` where only the completion (and EOS) is trained."
-    p = prompt_completion_plan(tok, prompt, completion, eos)
-    return mask_text(tok, p.text, p.ranges, source='prompt_completion', **kwargs)
-
-# %% ../nbs/03_masking.ipynb #6a5f12e8
-def message_spans(rendered:str, messages:list)->list:
-    "Character span of each message's content in the `rendered` conversation, found in order."
-    spans, pos = [], 0
-    for k,m in enumerate(messages):
-        c = m.get('content') or ''
-        if not isinstance(c, str): raise TypeError(f"messages[{k}].content must be a string to be located (got {type(c).__name__})")
-        i = rendered.find(c, pos) if c else -1
-        if i < 0 and c.strip(): c = c.strip(); i = rendered.find(c, pos)
-        if i < 0:
-            if not c.strip(): spans.append((pos, pos)); continue
-            raise ValueError(f"messages[{k}].content was not found in the rendered template after character {pos}: {c[:40]!r}")
-        spans.append((i, i+len(c))); pos = i+len(c)
-    return spans
+    return mask_plan(tok, prompt_completion_plan(tok, prompt, completion, eos), 'prompt_completion', **kwargs)
 
 # %% ../nbs/03_masking.ipynb #1aeadada
-class NothingToTrain(ValueError):
-    "An example with no text to train: an empty reply, or a response template that is not there."
-
-def chat_plan(tok,                           # The tokenizer
-              messages:list,                 # [{"role", "content"}, ...]
-              roles_to_train=('assistant',), # Roles whose messages are trained
-              train_on_eos:str='turn',       # Train end-of-turn tokens: 'turn' (every trained turn), 'last' or 'none'
-              chat_template:str=None,        # Template to use instead of the tokenizer's
-              train_messages=None,           # Indices of the messages to train, instead of those of `roles_to_train`
-              **template_kwargs,             # Passed to `apply_chat_template`
-             )->Plan:
-    "The `Plan` for a conversation rendered with the chat template: the trained messages and their end-of-turn searches."
-    if train_on_eos not in ('turn', 'last', 'none'): raise ValueError(f"train_on_eos must be 'turn', 'last' or 'none', not {train_on_eos!r}")
-    messages = check_messages(messages)
-    trained = [k for k,m in enumerate(messages) if m['role'] in roles_to_train] if train_messages is None else sorted(train_messages)
-    for k in trained:
-        if not (messages[k].get('content') or '').strip():
-            raise NothingToTrain(f"messages[{k}] ({messages[k]['role']}) has empty content: nothing to train")
-    text = render_chat(tok, messages, chat_template, add_generation_prompt=False, **template_kwargs)
-    spans = message_spans(text, messages)
-    eot = [(spans[k][1], spans[k+1][0] if k+1 < len(spans) else len(text)+1) for n,k in enumerate(trained)
-           if train_on_eos == 'turn' or (train_on_eos == 'last' and n == len(trained)-1)]
-    return Plan(text, [spans[k] for k in trained], eot)
-
 def mask_chat(tok,                                 # The tokenizer
               messages:list,                       # [{"role", "content"}, ...]
               roles_to_train=('assistant',),       # Roles whose messages are trained
-              train_on_eos:str='turn',             # Train the end-of-turn token: 'turn' (every trained turn), 'last', 'none'
+              train_on_eos:str='turn',             # End-of-turn text to train: 'turn', 'last', 'all' or 'none'
               chat_template:str=None,              # Template to use instead of the tokenizer's
               straddle:str='mask',                 # Policy for straddling tokens
               max_length:int=None,                 # Truncate to this many tokens
-              **template_kwargs,                   # Passed to `apply_chat_template`
+              **plan_kwargs,                       # Passed to `formats.chat_plan` (`train_messages`, `role_map`, `tools`, ...)
              )->Masked:
-    "Labels for a conversation: only the messages of `roles_to_train` (and their end-of-turn tokens) are trained."
+    "Labels for a conversation: only the messages of `roles_to_train` (and their tool calls and end of turn) are trained."
     _check_straddle(straddle)
-    p = chat_plan(tok, messages, roles_to_train, train_on_eos, chat_template, **template_kwargs)
-    return label_tokens(tokenize(tok, p.text), p.ranges, straddle, max_length, p.eot, source='chat')
+    p = chat_plan(tok, messages, roles_to_train, train_on_eos, chat_template, **plan_kwargs)
+    return label_tokens(tokenize(tok, p.text), p.ranges, straddle, max_length, 'chat', p.notes)
 
 # %% ../nbs/03_masking.ipynb #47e6a2d9
-def template_plan(text:str, response_template:str, instruction_template:str=None)->Plan:
-    "The `Plan` for plain text: each response runs from a response template to the next instruction template."
-    if not isinstance(text, str): raise TypeError(f"text must be a str, got {type(text).__name__}")
-    if not response_template: raise ValueError("response_template must be a non-empty string")
-    ranges, pos = [], 0
-    while (i := text.find(response_template, pos)) >= 0:
-        start = i + len(response_template)
-        j = text.find(instruction_template, start) if instruction_template else -1
-        end = len(text) if j < 0 else j
-        ranges.append((start, end)); pos = end
-        if not instruction_template: break
-    if not ranges: raise NothingToTrain(f"response_template {response_template!r} not found in the text")
-    return Plan(text, ranges)
-
 def mask_template(tok,                       # The tokenizer
                   text:str,                  # The whole example
                   response_template:str,     # Text that introduces a response, e.g. '### Assistant:'
-                  instruction_template:str=None, # Text that introduces the next prompt, e.g. '### Human:'
+                  instruction_template=None, # Text that introduces the next prompt, e.g. '### Human:' (or a list of them)
                   **kwargs,                  # Passed to `mask_text`
                  )->Masked:
     "Labels for plain text: the responses that follow `response_template` are trained."
-    p = template_plan(text, response_template, instruction_template)
-    return mask_text(tok, p.text, p.ranges, source='template', **kwargs)
-
-# %% ../nbs/03_masking.ipynb #495833a6
-FORMATS = ('messages', 'segments', 'prompt_completion', 'text')
-
-def conversational_plan(tok, prompt:list, completion:list, **chat_kwargs)->Plan:
-    "The `Plan` for TRL's conversational prompt/completion: the completion's messages are trained."
-    msgs = check_messages(prompt, 'prompt') + check_messages(completion, 'completion')
-    return chat_plan(tok, msgs, train_messages=range(len(prompt), len(msgs)), **chat_kwargs)
-
-def row_plan(tok, row:dict, format:str, response_template:str=None, instruction_template:str=None,
-             eos:bool=True, **chat_kwargs)->Plan:
-    "The `Plan` for one dataset row in `format`."
-    def field(name):
-        if name not in row or row[name] is None: raise KeyError(f"missing field {name!r}")
-        return row[name]
-    if format == 'messages': return chat_plan(tok, field('messages'), **chat_kwargs)
-    if format == 'segments': return segments_plan(field('segments'))
-    if format == 'prompt_completion':
-        if isinstance(field('prompt'), list): return conversational_plan(tok, row['prompt'], field('completion'), **chat_kwargs)
-        return prompt_completion_plan(tok, field('prompt'), field('completion'), eos)
-    if format == 'text':
-        if not response_template: raise ValueError("format 'text' needs response_template=")
-        return template_plan(field('text'), response_template, instruction_template)
-    raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
+    return mask_plan(tok, template_plan(text, response_template, instruction_template), 'template', **kwargs)
 
 # %% ../nbs/03_masking.ipynb #c70255ac
 RowLabels = namedtuple('RowLabels', 'input_ids labels attention_mask trainable straddles absorbed warnings')
@@ -321,14 +213,7 @@ def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
     done, rest = {}, [keys[i] for i in sb.rest]
     if not sb.rows: return done, rest
     table, cs, ce, special, char0, tok0 = bytes_table(tok), sb.starts, sb.ends, sb.special, sb.char0, sb.tok0
-    ranges = []
-    for r,i in enumerate(sb.rows):
-        p = plans[keys[i]]
-        base, lo, hi = int(char0[r]), int(tok0[r]), int(tok0[r+1])
-        ranges += [(base+a_, base+b_) for a_,b_ in p.ranges]
-        for e_,l_ in p.eot:   # end-of-turn: the first special token starting in [e, l) of this row
-            hit = np.flatnonzero(special[lo:hi] & (cs[lo:hi] >= base+e_) & (cs[lo:hi] < base+l_) & (ce[lo:hi] > cs[lo:hi]))
-            if len(hit): ranges.append((int(cs[lo+hit[0]]), int(ce[lo+hit[0]])))
+    ranges = [(int(char0[r])+a, int(char0[r])+b) for r,i in enumerate(sb.rows) for a,b in plans[keys[i]].ranges]
     row_of = np.repeat(np.arange(len(sb.rows)), np.diff(tok0))
     codes = _state_codes(sb.text, cs, ce, special, ranges, row_end=char0[1:][row_of])
     train = _trained(codes, straddle)
@@ -344,11 +229,11 @@ def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
             continue
         tr = train[lo:hi]; truncated = int(tr[keep:].sum()); trainable = int(tr[:keep].sum())
         done[k] = RowLabels(ids[k][:keep], labels[lo:lo+keep].tolist(), [1]*keep, trainable, nstr, int((c == 3).sum()),
-                            _row_warnings(n, keep, max_length, truncated, trainable, nstr, straddle))
+                            list(plans[k].notes) + _row_warnings(n, keep, max_length, truncated, trainable, nstr, straddle))
     return done, rest
 
 def label_plans(tok,                  # The tokenizer
-                plans:dict,           # key -> `Plan`, as from `row_plan`
+                plans:dict,           # key -> `Plan`, as from `formats.plan_row`
                 ids:dict,             # key -> the ids of that text
                 straddle:str='mask',  # Policy for straddling tokens
                 max_length:int=None,  # Truncate to this many tokens
@@ -359,7 +244,7 @@ def label_plans(tok,                  # The tokenizer
     for k in rest:   # ids that do not spell the text byte for byte: the general span path
         p = plans[k]
         try:
-            m = label_tokens(Tokenized(p.text, ids[k], tok), p.ranges, straddle, max_length, p.eot, source=source)
+            m = label_tokens(Tokenized(p.text, ids[k], tok), p.ranges, straddle, max_length, source, p.notes)
             done[k] = RowLabels(m.input_ids, m.labels, m.attention_mask, m.trainable, len(m.straddles), len(m.absorbed), m.warnings)
         except ValueError as e: done[k] = e
     return done
@@ -367,10 +252,10 @@ def label_plans(tok,                  # The tokenizer
 def mask_rows(batch:dict,            # A batch of rows, column name -> list
               indices=None,          # Row indices (from `with_indices=True`), used in error messages
               tok=None,              # The tokenizer
-              format:str='messages', # How rows are written: messages, segments, prompt_completion, text
+              format:str='messages', # How rows are written: one of `formats.FORMATS` ('auto' detects each row's)
               straddle:str='mask',   # Policy for straddling tokens
               max_length:int=None,   # Truncate to this many tokens
-              **plan_kwargs,         # Passed to `row_plan` (templates, `roles_to_train`, `train_on_eos`, `eos`, ...)
+              **plan_kwargs,         # Passed to `formats.plan_row` (templates, `roles_to_train`, `train_on_eos`, `eos`, ...)
              )->dict:
     "Batched masking for `datasets.map(batched=True)`: one result per row, bad rows reported, never raised."
     _check_straddle(straddle)
@@ -378,7 +263,7 @@ def mask_rows(batch:dict,            # A batch of rows, column name -> list
     idx = list(indices) if indices is not None else list(range(n))
     plans, errs = {}, {}
     for k in range(n):
-        try: plans[k] = row_plan(tok, {c: v[k] for c,v in batch.items()}, format, **plan_kwargs)
+        try: plans[k] = plan_row(tok, {c: v[k] for c,v in batch.items()}, format, **plan_kwargs).plan
         except (KeyError, TypeError, ValueError) as e: errs[k] = f"row {idx[k]}: {e.args[0] if e.args else e}"
     ids = dict(zip(plans, encode_batch(tok, [p.text for p in plans.values()]))) if plans else {}
     done = label_plans(tok, plans, ids, straddle, max_length, source=format)
