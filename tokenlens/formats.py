@@ -50,6 +50,13 @@ def check_chat_template(tok, chat_template:str=None):
     "Fail with `NO_TEMPLATE` unless `chat_template` is given or `tok` has one."
     if chat_template is None and not getattr(tok, 'chat_template', None): raise ValueError(NO_TEMPLATE)
 
+def _apply(tok, messages, chat_template=None, add_generation_prompt=False, **template_kwargs)->str:
+    "`apply_chat_template` as text; a template's own error (a role it refuses, a field it lacks) becomes a `ValueError`."
+    try: return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                        chat_template=chat_template, **template_kwargs)
+    except (ValueError, TypeError, KeyError): raise
+    except Exception as e: raise ValueError(f"the chat template cannot render these messages: {type(e).__name__}: {e}") from e
+
 def render_chat(tok,                            # The tokenizer
                 messages:list,                  # The conversation
                 chat_template:str=None,         # Template to use instead of the tokenizer's
@@ -59,8 +66,7 @@ def render_chat(tok,                            # The tokenizer
     "The chat template's text for `messages` (by default as a server renders a prompt)."
     messages = check_messages(messages)
     check_chat_template(tok, chat_template)
-    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
-                                   chat_template=chat_template, **template_kwargs)
+    return _apply(tok, messages, chat_template, add_generation_prompt, **template_kwargs)
 
 # %% ../nbs/01a_formats.ipynb #a37d71f3
 def _tag(texts)->str:
@@ -160,20 +166,23 @@ def _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, 
             notes.append(f"messages[{k}]: its tool calls cannot be located")
             continue
         tool[k] = (r0, r0 + len(M) - n - p)
-    last = {slots[i].msg: (mpos, i) for mpos,i in order if spans[i] is not None}
+    last, ends = {slots[i].msg: (mpos, i) for mpos,i in order if spans[i] is not None}, {}
     for k,(mpos,i) in last.items():          # the end of a turn: after its last string, what it shares with the turn ending there
-        P = probe(markers[:k+1])
-        if P is None or marks[i] not in P: continue
-        T = P[P.index(marks[i]) + len(marks[i]):]
+        role = messages[k]['role']
+        if role not in ends:                 # what the template writes after a message of this role that ends the conversation
+            P = probe(markers[:k] + [{**markers[k], 'tool_calls': None}])
+            ends[role] = P[P.index(marks[i]) + len(marks[i]):] if P and marks[i] in P else None
+        if (T := ends[role]) is None: continue
         mend = mpos + len(marks[i])
+        r0 = to_r(mend)
+        if k in tool and tool[k][0] == r0:   # its tool calls come first
+            mend, r0 = mend + tool[k][1] - r0, tool[k][1]
         later = [q for q,_ in order if q > mpos]
         tail = _cut(commonprefix([M[mend:(later[0] if later else len(M))], T]), T)
-        r0 = to_r(mend)
         if not tail.strip() or r0 is None or R[r0:r0+len(tail)] != tail: continue
-        if k in tool and tool[k][0] == r0: tail, r0 = tail[tool[k][1] - r0:], tool[k][1]   # tool calls come first
         if term := tail.rstrip():
             eot[k] = (r0, r0 + len(term))
-            term_of.setdefault(messages[k]['role'], term)
+            term_of.setdefault(role, term)
     for k in tool:                           # a turn of tool calls alone ends as the other turns of its role do
         term = term_of.get(messages[k]['role'])
         if k not in eot and term and R.startswith(term, tool[k][1]): eot[k] = (tool[k][1], tool[k][1] + len(term))
@@ -205,8 +214,7 @@ def layout_chat(tok,                    # The tokenizer
                 **template_kwargs,      # Passed to `apply_chat_template` (`tools=`, ...)
                )->Layout:
     "Where the chat template writes each string of `messages`, their tool calls and their end-of-turn text."
-    render = lambda msgs, gen=False: tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen,
-                                                             chat_template=chat_template, **template_kwargs)
+    render = lambda msgs: _apply(tok, msgs, chat_template, **template_kwargs)
     check_chat_template(tok, chat_template)
     notes, flat = [], False
     try: R = render(messages)
