@@ -314,7 +314,7 @@ def chat_plan(tok,                           # The tokenizer
     msgs = check_messages(messages, role_map=role_map)
     trained = _which(msgs, roles_to_train, train_messages, train_on_inputs)
     lay = layout_chat(tok, msgs, chat_template, **template_kwargs)
-    ranges, notes = [], []
+    ranges, notes, wrote = [], [], set()   # wrote: messages with some text trained
     for s,span in zip(lay.slots, lay.spans):
         on = s.train if s.train is not None and s.part is not None else s.msg in trained
         if not on: continue
@@ -322,8 +322,12 @@ def chat_plan(tok,                           # The tokenizer
         elif s.field == 'content' and s.part is None and msgs[s.msg].get('train_detail') is not None:
             ranges += _detail(msgs[s.msg], s.msg, span)
         else: ranges.append(span[:2])
-    if train_tool_calls: ranges += [r for k,r in lay.tool_calls.items() if k in trained]
-    eos = {'turn': trained, 'last': {max(trained)} if trained else set(), 'all': set(range(len(msgs))), 'none': set()}[train_on_eos]
+        wrote.add(s.msg)
+    if train_tool_calls:
+        ranges += [r for k,r in lay.tool_calls.items() if k in trained]
+        wrote |= trained & set(lay.tool_calls)
+    ended = trained & wrote        # a turn's end is trained with its text, never alone
+    eos = {'turn': ended, 'last': {max(ended)} if ended else set(), 'all': set(range(len(msgs))), 'none': set()}[train_on_eos]
     written = {s.msg for s,span in zip(lay.slots, lay.spans) if span} | set(lay.tool_calls)
     for k in sorted(eos):
         if k in lay.eot: ranges.append(lay.eot[k])
