@@ -33,7 +33,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_namespace_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),  # tokenlens.data holds data only
     include_package_data=True,
-    package_data={cfg['lib_path']: ['data/*']},
+    package_data={cfg['lib_path']: ['data/*', 'data/templates/*']},
     install_requires=requirements,
     extras_require={'torch': torch_requirements, 'train': train_requirements,
                     'dev': dev_requirements + train_requirements},

