@@ -59,3 +59,13 @@ def test_workers_agree_with_one_process(tmp_path):
 def test_spans_subcommand():
     r = run('spans', 'Hi there')
     assert r.returncode == 0 and "'·there'" in r.stdout
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    "`tokenlens audit | head -1`: the summary's first line, and no BrokenPipeError on stderr."
+    r = subprocess.run('tokenlens audit --quiet | head -1', shell=True, capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.stdout.startswith('tokenlens audit: demo.jsonl'), r.stdout
+    assert 'Traceback' not in r.stderr and 'BrokenPipe' not in r.stderr, r.stderr
+
+def test_help_lists_the_commands():
+    out = subprocess.run(['tokenlens', '--help'], capture_output=True, text=True, env=ENV).stdout
+    assert [l.split()[0] for l in out.splitlines() if l.startswith('  ')] == ['audit', 'spans'], out

@@ -352,7 +352,13 @@ def save(self:AuditReport, path, n:int=20)->Path:
 
 # %% ../nbs/06_audit.ipynb #540aec1a
 def _fail(msg:str)->int:
-    print(f"tokenlens audit: error: {msg}", file=sys.stderr); return 2
+    print(f"tokenlens audit: error: {msg}", file=sys.stderr)
+    return 2
+
+def _out(text:str):
+    "Print `text` to stdout; when the reader has gone (`tokenlens audit | head`), stop writing quietly."
+    try: print(text, flush=True)
+    except BrokenPipeError: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 def tokenlens_audit(
     file:str=None,                  # JSONL, JSON or Parquet file, or a saved `datasets` directory (default: the bundled demo)
@@ -380,8 +386,8 @@ def tokenlens_audit(
     try: tok = load_tokenizer(model)
     except Exception as e: return _fail(f"cannot load tokenizer {model!r}: {e}")
     res = audit(rows, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress=not quiet)
-    print(res.summary(top))
-    if report: print(f"report: {res.save(report)}")
+    _out(res.summary(top))
+    if report: _out(f"report: {res.save(report)}")
     return res.exit_code
 
 # %% ../nbs/06_audit.ipynb #c2e00907
@@ -396,7 +402,7 @@ def tokenlens_spans(
     except Exception as e:
         print(f"tokenlens spans: error: cannot load tokenizer {model!r}: {e}", file=sys.stderr)
         return 2
-    print(spans_table(tokenize(tok, text, add_special_tokens=special)))
+    _out(spans_table(tokenize(tok, text, add_special_tokens=special)))
     return 0
 
 COMMANDS = {'audit': (tokenlens_audit, 'file'), 'spans': (tokenlens_spans, 'text')}
@@ -429,7 +435,7 @@ def main(argv:list=None)->int:
     "The `tokenlens` console script: `tokenlens audit ...` or `tokenlens spans ...`."
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'):
-        print(_usage(), file=sys.stdout if argv else sys.stderr)
+        _out(_usage()) if argv else print(_usage(), file=sys.stderr)
         return 0 if argv else 2
     if argv[0] not in COMMANDS:
         print(f"tokenlens: unknown command {argv[0]!r}\n{_usage()}", file=sys.stderr)
