@@ -181,6 +181,11 @@ def _added_span(tb:bytes, p:int, b:bytes, a):
         while e < len(tb) and tb[e] in WHITESPACE: e += 1
     return s, e
 
+def _after_dropped(tb:bytes, p:int, b:bytes, table):
+    "Where `b` is spelled in `tb` after `p` if only bytes the vocabulary cannot spell (which tokenizers drop) come first."
+    q = tb.find(b, p) if b else -1
+    return q if q > p and set(tb[p:q]) <= table.missing_bytes else None
+
 # %% ../nbs/00_core.ipynb #ea05ad24
 def _run_skip(table, tb:bytes, p:int, run:list, prefix_ok:bool):
     "How `run` spells `tb` from byte `p`: 0 exactly, 1 after SentencePiece's prefix space (if `prefix_ok`), None not at all."
@@ -209,8 +214,8 @@ def _place_run(tb, p, run, table, prefix_ok, offsets, bo, end):
 # %% ../nbs/00_core.ipynb #d51fd58e
 _PREFIX_NOTE = "token {} carries SentencePiece's prefix space, which is not in the text"
 
-class Spans(namedtuple('Spans', 'starts ends notes placed')):
-    "Byte `starts`/`ends` of each token, `notes` on what was not an exact spelling, and the `placed` runs `(i, j)`."
+class Spans(namedtuple('Spans', 'starts ends notes placed warnings', defaults=((),))):
+    "Byte `starts`/`ends` of each token, `notes` on what was not exact, the `placed` runs `(i, j)`, and `warnings`."
     @property
     def exact(self)->bool: return not self.placed
 
@@ -225,11 +230,16 @@ def token_spans(text:str,     # The text the ids were encoded from
         _, _, bs, be = _exact_byte_spans(table, [ids], [skip])
         return Spans(bs, be, [_PREFIX_NOTE.format(0)] if skip else [], [])
     literal = set(table.added) - {table.unk}   # added tokens spell their content; <unk> may stand for any text
-    spans, notes, placed, p, seg_start = [], [], [], 0, True
+    spans, notes, placed, warn, p, seg_start = [], [], [], [], 0, True
     for i, j, added in _segments(ids, literal):
         if added:
             b = table[ids[i]]
             sp = _added_span(tb, p, b, table.added[ids[i]])
+            if sp is None and (q := _after_dropped(tb, p, b, table)) is not None:   # bytes the vocabulary lacks came first
+                warn.append(f"the tokenizer dropped {q - p} byte(s) the vocabulary cannot spell before token {i}: "
+                            f"{tb[p:q]!r} (the model never sees them)")
+                notes.append(warn[-1])
+                sp = _added_span(tb, q, b, table.added[ids[i]])
             if sp is None: notes.append(f"token {i} {b.decode()!r} was added by the tokenizer, not spelled in the text")
             elif sp[1] - sp[0] > len(b): notes.append(f"token {i} {b.decode()!r} takes in whitespace (its lstrip/rstrip flags)")
             run_spans, seg_start = [sp or (p, p)], True
@@ -244,8 +254,9 @@ def token_spans(text:str,     # The text the ids were encoded from
                                    None if offsets is None else _byte_offsets(text), nxt if nxt >= 0 else len(tb))
             placed.append((i, j))
             how = "placed by the tokenizer's offsets" if offsets is not None else "re-synchronised on the next token that matches"
-            notes.append(f"tokens {i}-{j-1} do not spell the text (an unknown token, a byte the vocabulary lacks, or "
-                         f"normalisation): {how}")
+            warn.append(f"tokens {i}-{j-1} do not spell the text (an unknown token, a byte the vocabulary lacks, or "
+                        f"normalisation): {how}")
+            notes.append(warn[-1])
         else:
             if skip: notes.append(_PREFIX_NOTE.format(i))
             ends = (p - skip + np.cumsum(table.lens[run])).tolist()
@@ -254,7 +265,7 @@ def token_spans(text:str,     # The text the ids were encoded from
         p, seg_start = max(p, run_spans[-1][1]), False
     if p < len(tb): notes.append(f"the text from byte {p} on is not covered by any token (truncated?)")
     bs, be = np.asarray(spans, np.int64).reshape(-1, 2).T
-    return Spans(bs, be, notes, placed)
+    return Spans(bs, be, notes, placed, warn)
 
 # %% ../nbs/00_core.ipynb #73c6f189
 def _offsets_for(tok, text, ids):
@@ -279,7 +290,7 @@ class Tokenized:
         sp = token_spans(text, self.ids, tok, offsets)
         if not sp.exact and offsets is None and (offsets := _offsets_for(tok, text, self.ids)) is not None:
             sp = token_spans(text, self.ids, tok, offsets)   # runs that do not spell the text: place them by offsets
-        self.notes = sp.notes
+        self.notes, self.warnings = sp.notes, list(sp.warnings)   # warnings: text the spans could not spell
         self.byte_spans = list(zip(sp.starts.tolist(), sp.ends.tolist()))
         cs, ce = _byte_to_char(text, text.encode(), sp.starts, sp.ends)
         self.spans = list(zip(cs.tolist(), ce.tolist()))

@@ -5,6 +5,7 @@
 # %% ../nbs/02_drift.ipynb #d0b2fe44
 from __future__ import annotations
 import html, itertools
+import numpy as np
 from difflib import SequenceMatcher
 from .core import WHITESPACE, Tokenized, check_ids, encode_batch, from_ids, show_bytes, tokenize, visible
 from .formats import render_chat
@@ -12,19 +13,54 @@ from .render import render_html
 from fastcore.basics import patch, store_attr
 
 # %% auto #0
-__all__ = ['CAUSES', 'diff_ids', 'Region', 'DriftReport', 'compare_ids', 'concat_drift', 'template_drift', 'prefix_drift',
-           'RoundTrip', 'roundtrip', 'decode_check', 'concat_drift_batch', 'template_drift_batch', 'DriftSummary']
+__all__ = ['CAUSES', 'diff_regions', 'diff_ids', 'Region', 'DriftReport', 'compare_ids', 'concat_drift', 'template_drift',
+           'prefix_drift', 'RoundTrip', 'roundtrip', 'decode_check', 'concat_drift_batch', 'template_drift_batch',
+           'DriftSummary']
 
 # %% ../nbs/02_drift.ipynb #7435aff2
-def diff_ids(a:list, b:list)->list:
-    "`(i0, i1, j0, j1)` for every region where id lists `a` and `b` differ."
+def _resync(a, b, i:int, j:int, K:int):
+    "The nearest `(p, q)` after a mismatch at `a[i]`, `b[j]` where `K` items agree again, or None: a window that grows."
+    key = (lambda s, k: s[k:k+K]) if isinstance(a, str) else (lambda s, k: tuple(s[k:k+K]))
+    W = 256
+    while True:
+        first = {}
+        for q in range(j, min(len(b)-K+1, j+W)): first.setdefault(key(b, q), q)
+        best = None
+        for p in range(i, min(len(a)-K+1, i+W)):
+            if best and p - i > best[0]: break
+            q = first.get(key(a, p))
+            if q is not None and (best is None or (p-i) + (q-j) < best[0]): best = ((p-i) + (q-j), p, q)
+        if best: return best[1:]
+        if i + W >= len(a) and j + W >= len(b): return None
+        W *= 4
+
+def diff_regions(a, b, small:int=250_000, K:int=8)->list:
+    "`(i0, i1, j0, j1)` for every region where sequences `a` and `b` (lists or strings) differ, in near-linear time."
+    if a == b: return []
     n, m, p = len(a), len(b), 0
     while p < min(n, m) and a[p] == b[p]: p += 1
     s = 0
     while s < min(n, m) - p and a[n-1-s] == b[m-1-s]: s += 1
-    if p == n - s and p == m - s: return []
-    sm = SequenceMatcher(None, a[p:n-s], b[p:m-s], autojunk=False)
-    return [(p+i0, p+i1, p+j0, p+j1) for op,i0,i1,j0,j1 in sm.get_opcodes() if op != 'equal']
+    a, b, out, i, j = a[p:n-s], b[p:m-s], [], 0, 0
+    while True:
+        while i < len(a) and j < len(b) and a[i] == b[j]: i, j = i+1, j+1
+        if i == len(a) or j == len(b):
+            if i < len(a) or j < len(b): out.append((i, len(a), j, len(b)))
+            break
+        if (len(a)-i) * (len(b)-j) <= small:   # small enough for difflib's best alignment
+            sm = SequenceMatcher(None, a[i:], b[j:], autojunk=False)
+            out += [(i+x0, i+x1, j+y0, j+y1) for op,x0,x1,y0,y1 in sm.get_opcodes() if op != 'equal']
+            break
+        if (at := _resync(a, b, i, j, K)) is None:
+            out.append((i, len(a), j, len(b)))
+            break
+        out.append((i, at[0], j, at[1]))
+        i, j = at
+    return [(p+i0, p+i1, p+j0, p+j1) for i0,i1,j0,j1 in out]
+
+def diff_ids(a:list, b:list)->list:
+    "`(i0, i1, j0, j1)` for every region where id lists `a` and `b` differ."
+    return diff_regions(list(a), list(b), K=4)
 
 # %% ../nbs/02_drift.ipynb #9df2ca03
 CAUSES = {
@@ -226,11 +262,12 @@ class RoundTrip:
     def equal(self)->bool: return self.decoded == self.text
     def layers(self)->dict:
         "`drift` marks tokens covering changed characters."
-        flag = [False]*len(self.tokenized)
-        for s,e,_,_ in self.changes:
-            for k,(a,b) in enumerate(self.tokenized.spans):
-                if a < max(e, s+1) and b > s or (a == b == s): flag[k] = True
-        return {'drift': flag}
+        starts, ends = self.tokenized.span_array.T
+        flag = np.zeros(len(self.tokenized), bool)
+        for s,e,_,_ in self.changes:   # tokens are in text order: two binary searches per change
+            flag[np.searchsorted(ends, s, 'right'):np.searchsorted(starts, max(e, s+1), 'left')] = True
+            flag[(starts == s) & (ends == s)] = True
+        return {'drift': flag.tolist()}
     def __repr__(self):
         if self.equal: return f"RoundTrip: exact ({len(self.tokenized)} tokens)"
         ch = '; '.join(f"{visible(o)!r} -> {visible(d)!r} at {s}" for s,e,o,d in self.changes[:5])
@@ -245,7 +282,7 @@ def _roundtrip_causes(tok, table, text, ids, decoded, changes):
     causes = []
     if table.unk is not None and ids.count(table.unk) > text.count(table[table.unk].decode()): causes.append('unknown_token')
     if set(text.encode()) & table.missing_bytes: causes.append('missing_bytes')
-    if any(s == 0 and o.strip() == '' and d == '' for s,e,o,d in changes) and table.kind == 'sentencepiece': causes.append('prefix_space')
+    if table.kind == 'sentencepiece' and any(not text[:e].strip() and d == '' for s,e,o,d in changes): causes.append('prefix_space')
     raw = tok.decode(ids, clean_up_tokenization_spaces=False)
     if raw != decoded and any(o.strip() == '' and d == '' for s,e,o,d in changes): causes.append('cleanup_spaces')
     if not causes and changes: causes.append('different_text')
@@ -258,8 +295,7 @@ def roundtrip(tok,          # The tokenizer
     "Check that `decode(encode(text)) == text`; report the characters that changed and why."
     t = tokenize(tok, text)
     decoded = tok.decode(t.ids, **decode_kwargs)
-    sm = SequenceMatcher(None, text, decoded, autojunk=False)
-    changes = [(i0, i1, text[i0:i1], decoded[j0:j1]) for op,i0,i1,j0,j1 in sm.get_opcodes() if op != 'equal']
+    changes = [(i0, i1, text[i0:i1], decoded[j0:j1]) for i0,i1,j0,j1 in diff_regions(text, decoded)]
     return RoundTrip(t, decoded, changes, _roundtrip_causes(tok, t.table, text, t.ids, decoded, changes))
 
 # %% ../nbs/02_drift.ipynb #4a39c0f6

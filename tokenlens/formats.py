@@ -57,6 +57,18 @@ def _apply(tok, messages, chat_template=None, add_generation_prompt=False, **tem
     except (ValueError, TypeError, KeyError): raise
     except Exception as e: raise ValueError(f"the chat template cannot render these messages: {type(e).__name__}: {e}") from e
 
+def _flatten(messages:list)->tuple:
+    "Messages with text-part lists joined into strings (for templates that take strings only), and notes on parts left out."
+    out, notes = [], []
+    for k,m in enumerate(messages):
+        if isinstance(m.get('content'), list):
+            skipped = [j for j,p in enumerate(m['content']) if p.get('type', 'text') != 'text']
+            notes += [f"messages[{k}].content[{j}] is a {m['content'][j].get('type')!r} part: the template takes text only, so it is left out"
+                      for j in skipped]
+            m = {**m, 'content': ''.join(p.get('text') or '' for p in m['content'] if p.get('type', 'text') == 'text')}
+        out.append(m)
+    return out, notes
+
 def render_chat(tok,                            # The tokenizer
                 messages:list,                  # The conversation
                 chat_template:str=None,         # Template to use instead of the tokenizer's
@@ -66,7 +78,10 @@ def render_chat(tok,                            # The tokenizer
     "The chat template's text for `messages` (by default as a server renders a prompt)."
     messages = check_messages(messages)
     check_chat_template(tok, chat_template)
-    return _apply(tok, messages, chat_template, add_generation_prompt, **template_kwargs)
+    try: return _apply(tok, messages, chat_template, add_generation_prompt, **template_kwargs)
+    except (ValueError, TypeError):   # a template that takes string content only: join the text parts, as training does
+        if not any(isinstance(m.get('content'), list) for m in messages): raise
+        return _apply(tok, _flatten(messages)[0], chat_template, add_generation_prompt, **template_kwargs)
 
 # %% ../nbs/01a_formats.ipynb #a37d71f3
 def _tag(texts)->str:
@@ -195,18 +210,6 @@ Layout.__doc__ = ("A rendered conversation: each slot's `(start, end, how)` in `
 
 def _where(s:Slot)->str:
     return f"messages[{s.msg}]" + ('.reasoning_content' if s.field == 'reasoning' else f".content[{s.part}]" if s.part is not None else '.content')
-
-def _flatten(messages:list)->tuple:
-    "Messages with text-part lists joined into strings (for templates that take strings only), and notes on parts left out."
-    out, notes = [], []
-    for k,m in enumerate(messages):
-        if isinstance(m.get('content'), list):
-            skipped = [j for j,p in enumerate(m['content']) if p.get('type', 'text') != 'text']
-            notes += [f"messages[{k}].content[{j}] is a {m['content'][j].get('type')!r} part: the template takes text only, so it is left out"
-                      for j in skipped]
-            m = {**m, 'content': ''.join(p.get('text') or '' for p in m['content'] if p.get('type', 'text') == 'text')}
-        out.append(m)
-    return out, notes
 
 def layout_chat(tok,                    # The tokenizer
                 messages:list,          # The conversation, checked by `check_messages`

@@ -80,7 +80,7 @@ class Masked:
         self.labels = np.where(train[:keep], tokenized.id_array[:keep], MASK).tolist()
         self.attention_mask = [1]*keep
         self.trainable = int(train[:keep].sum())
-        self.warnings = list(notes) + _row_warnings(n, keep, max_length, self.truncated, self.trainable, len(self.straddles), straddle)
+        self.warnings = tokenized.warnings + list(notes) + _row_warnings(n, keep, max_length, self.truncated, self.trainable, len(self.straddles), straddle)
 
     @property
     def states(self)->list:
