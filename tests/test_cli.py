@@ -69,3 +69,57 @@ def test_a_reader_that_stops_early_gets_no_traceback():
 def test_help_lists_the_commands():
     out = subprocess.run(['tokenlens', '--help'], capture_output=True, text=True, env=ENV).stdout
     assert [l.split()[0] for l in out.splitlines() if l.startswith('  ')] == ['audit', 'spans'], out
+
+# Hostile inputs: each ends with its exit status and a one-line message, never a traceback, and the input untouched.
+GOOD = json.dumps({'prompt': 'Translate to Spanish: dog\n', 'completion': 'perro'})
+
+def write(path, data:bytes):
+    path.write_bytes(data)
+    return path
+
+HOSTILE = {   # name: (file bytes, extra args, exit status, text expected on stdout or stderr)
+    'latin-1':      ('\n'.join([json.dumps({'prompt': 'caf\u00e9 ' * 3, 'completion': 'x'}, ensure_ascii=False)] * 6).encode('latin-1'),
+                     [], 2, 'the file looks like text in another encoding (Latin-1?); save it as UTF-8'),
+    'utf-16':       ((GOOD + '\n').encode('utf-16'), [], 2, 'the file looks like UTF-16 text; save it as UTF-8'),
+    'binary':       (bytes(range(256)) * 40, [], 2, 'the file looks like binary data; save it as UTF-8'),
+    'bad byte':     ((GOOD + '\n').encode() + b'{"prompt": "\xff", "completion": "x"}\n', [], 1, 'bad_row: line 2: not UTF-8 (byte 0xFF at column 13)'),
+    'deep nesting': ((GOOD + '\n' + '[' * 10000 + ']' * 10000 + '\n').encode(), [], 1, 'bad_row: line 2: JSON nested too deeply to read'),
+    'huge integer': ((GOOD + '\n' + '{"prompt": "a", "completion": ' + '9' * 5000 + '}\n').encode(), [], 1, 'bad_row: line 2: unreadable JSON value'),
+    'byte order mark': (b'\xef\xbb\xbf' + GOOD.encode() + b'\n', [], 0, 'prompt_completion 1'),
+    'lone surrogate': ((GOOD + '\n' + json.dumps({'prompt': 'a\ud800', 'completion': 'b'}) + '\n').encode(), [], 1,
+                       'bad_row: prompt has a lone surrogate at character 1: not valid Unicode'),
+    'null content': ((GOOD + '\n' + json.dumps({'messages': [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': None}]})).encode(),
+                     [], 1, 'bad_row'),
+}
+
+@pytest.mark.parametrize('name', HOSTILE)
+def test_hostile_files(tmp_path, name):
+    data, args, status, message = HOSTILE[name]
+    f = write(tmp_path/'data.jsonl', data)
+    r = run('audit', str(f), '--quiet', *args)
+    assert (r.returncode, 'Traceback' in r.stderr) == (status, False), (r.returncode, r.stderr[-2000:])
+    assert message in r.stdout + r.stderr, r.stdout + r.stderr
+    assert f.read_bytes() == data
+
+def test_a_pipe_is_refused_not_read(tmp_path):
+    fifo = tmp_path/'rows.jsonl'
+    os.mkfifo(fifo)
+    r = run('audit', str(fifo), '--quiet')    # reading would wait forever for a writer
+    assert r.returncode == 2 and 'not a regular file (a pipe or a device?)' in r.stderr, r.stderr
+
+@pytest.mark.parametrize('report,message', [('data.jsonl', 'is the dataset itself: writing the report would replace it'),
+                                            ('missing/report.html', 'the folder'), ('.', 'is a folder')])
+def test_report_problems_stop_the_run_first(tmp_path, report, message):
+    f = write(tmp_path/'data.jsonl', (GOOD + '\n').encode())
+    r = subprocess.run(['tokenlens', 'audit', 'data.jsonl', '--quiet', '--report', report], capture_output=True, text=True,
+                       env=ENV, timeout=300, cwd=tmp_path)
+    assert r.returncode == 2 and message in r.stderr and 'tokens:' not in r.stdout, (r.returncode, r.stderr)
+    assert f.read_bytes() == (GOOD + '\n').encode()
+
+def test_chat_template_problems_stop_the_run_first(tmp_path):
+    f = write(tmp_path/'data.jsonl', (GOOD + '\n').encode())
+    r = run('audit', str(f), '--quiet', '--chat-template', str(tmp_path/'missing.jinja'))
+    assert r.returncode == 2 and 'no such file (and not a Jinja template)' in r.stderr, r.stderr
+    bad = write(tmp_path/'bad.jinja', b"{% for m in messages %}{{ m['content'] }")
+    r = run('audit', str(f), '--quiet', '--chat-template', str(bad))
+    assert r.returncode == 2 and '--chat-template is not a valid Jinja template' in r.stderr, r.stderr

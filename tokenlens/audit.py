@@ -10,7 +10,7 @@ from pathlib import Path
 from fastcore.basics import patch
 from fastcore.docments import docments
 import tokenlens
-from .core import Tokenized, bytes_table, encode_batch, show_bytes, spans_table, tokenize
+from .core import Tokenized, bytes_table, check_size, encode_batch, show_bytes, spans_table, tokenize
 from .drift import prefix_drift
 from .formats import FORMATS, NothingToTrain, json_kind, detect_format, plan_row
 from .healing import boundary_bias, prefix_index
@@ -19,8 +19,9 @@ from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 
 # %% auto #0
-__all__ = ['KINDS', 'WEIGHTS', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'COMMANDS', 'BadRow', 'check_rows', 'InputError', 'read_rows',
-           'AuditReport', 'audit', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
+__all__ = ['KINDS', 'WEIGHTS', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'COMMANDS', 'BadRow', 'check_rows', 'InputError', 'check_input',
+           'read_rows', 'AuditReport', 'audit', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main',
+           'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
 KINDS = {
@@ -32,8 +33,10 @@ KINDS = {
     'boundary_bias':    "the prompt ends in a token that a longer token extends into the reply: at serving time that token cannot be used",
     'special_text':     "the text the user wrote contains a special token's text, which the tokenizer turns into the control token",
     'template':         "the template left out, rewrote or could not place text to be trained, or wrote no end-of-turn text after it",
+    'missing_bytes':    "the text has characters the vocabulary cannot spell: the tokenizer drops them and the model never sees them",
 }
-WEIGHTS = dict(bad_row=6, nothing_to_train=5, template=4, special_text=4, straddle=3, drift=3, truncated=2, boundary_bias=1)
+WEIGHTS = dict(bad_row=6, nothing_to_train=5, template=4, special_text=4, missing_bytes=3, straddle=3, drift=3, truncated=2,
+               boundary_bias=1)
 
 # %% ../nbs/06_audit.ipynb #4dc5db84
 def _special_pattern(tok):
@@ -113,6 +116,9 @@ def check_rows(tok,                 # The tokenizer
                 if not rep.equal: f.append(('drift', _drift_detail(rep)))
             if text.startswith(p.serve) and (b := _boundary(table, idx, s, text[len(p.serve):].encode())):
                 f.append(('boundary_bias', f"the prompt ends in {show_bytes(table[b[0]])!r}; the reply makes it {show_bytes(table[b[1]])!r}"))
+        if lost := set(text.encode()) & table.missing_bytes:
+            chars = sorted({c for c in text if set(c.encode()) & lost})
+            f.append(('missing_bytes', f"{', '.join(map(repr, chars[:5]))} cannot be spelled by the vocabulary: dropped from the ids"))
         hits = sorted({m.group() for c in p.contents for m in special.finditer(c)}) if special else []
         if hits: f.append(('special_text', f"the row's text contains {', '.join(map(repr, hits))}, encoded as control token(s) "
                            f"{[tok.convert_tokens_to_ids(h) for h in hits]}"))
@@ -124,18 +130,48 @@ class InputError(Exception):
 
 Rows = namedtuple('Rows', 'rows where name')
 
+def _loads(line:bytes, n:int):
+    "One JSON Lines row, or a `BadRow` saying what is wrong with line `n`."
+    try: text = line.decode('utf-8')
+    except UnicodeDecodeError as e: return BadRow(f"line {n}: not UTF-8 (byte 0x{line[e.start]:02X} at column {e.start + 1})")
+    try: return json.loads(text)
+    except json.JSONDecodeError as e: return BadRow(f"line {n}: malformed JSON: {e.msg} (column {e.colno})")
+    except RecursionError: return BadRow(f"line {n}: JSON nested too deeply to read")
+    except ValueError as e: return BadRow(f"line {n}: unreadable JSON value: {e}")   # e.g. an integer of 5,000 digits
+
+def _encoding_error(path:Path, head:bytes):
+    "An `InputError` when a file is not UTF-8 text at all (a line that is not is just a bad row)."
+    if head.startswith((b'\xff\xfe', b'\xfe\xff')) or head[:200].count(b'\x00') > 20:
+        return InputError(f"{path}: the file looks like UTF-16 text; save it as UTF-8")
+    lines = [l for l in head.splitlines()[:50] if l.strip()]
+    bad = sum(1 for l in lines if not _is_utf8(l))
+    if lines and bad > len(lines) // 2:
+        what = 'binary data' if sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 20 else 'text in another encoding (Latin-1?)'
+        return InputError(f"{path}: most lines are not UTF-8: the file looks like {what}; save it as UTF-8")
+
+def _is_utf8(b:bytes)->bool:
+    try: b.decode('utf-8'); return True
+    except UnicodeDecodeError: return False
+
 def _jsonl(path:Path)->Rows:
+    "Rows of a JSON Lines file: each line decoded on its own, so one bad line is one bad row."
     rows, where = [], []
-    with open(path, encoding='utf-8') as f:
+    with open(path, 'rb') as f:
+        if (e := _encoding_error(path, f.read(65536))) is not None: raise e
+        f.seek(0)
         for n,line in enumerate(f, 1):
+            if n == 1 and line.startswith(b'\xef\xbb\xbf'): line = line[3:]   # a UTF-8 byte order mark
             if not line.strip(): continue
-            try: rows.append(json.loads(line.strip()))
-            except json.JSONDecodeError as e: rows.append(BadRow(f"line {n}: malformed JSON: {e.msg} (column {e.colno})"))
+            rows.append(_loads(line.strip(), n))
             where.append(f"line {n}")
     return Rows(rows, where, path.name)
 
 def _json(path:Path)->Rows:
-    try: data = json.loads(path.read_text(encoding='utf-8'))
+    raw = path.read_bytes()
+    if (e := _encoding_error(path, raw[:65536])) is not None: raise e
+    try: data = json.loads(raw.decode('utf-8-sig', errors='strict'))
+    except UnicodeDecodeError as e: raise InputError(f"{path}: not UTF-8 at byte {e.start}: save it as UTF-8") from None
+    except RecursionError: raise InputError(f"{path}: JSON nested too deeply to read") from None
     except json.JSONDecodeError as e:
         if e.msg == 'Extra data': return _jsonl(path)      # JSON Lines saved as .json
         raise InputError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
@@ -163,11 +199,18 @@ def _table(path:Path)->Rows:
         except Exception as e: raise InputError(f"{path}: not a readable Parquet file ({e})") from None
     return Rows(data, [f"row {k}" for k in range(len(data))], path.name)
 
-def read_rows(path)->Rows:
-    "The rows of a JSONL, JSON or Parquet file or a saved `datasets` directory, with where each came from."
+def check_input(path)->Path:
+    "`path` as a readable dataset file or `datasets` directory, or an `InputError` saying why not (before any reading)."
     path = Path(path)
     if not path.exists(): raise InputError(f"{path}: no such file or directory")
+    if not path.is_dir() and not path.is_file(): raise InputError(f"{path}: not a regular file (a pipe or a device?)")
+    if not os.access(path, os.R_OK): raise InputError(f"{path}: permission denied")
     if path.is_file() and path.stat().st_size == 0: raise InputError(f"{path}: the file is empty")
+    return path
+
+def read_rows(path)->Rows:
+    "The rows of a JSONL, JSON or Parquet file or a saved `datasets` directory, with where each came from."
+    path = check_input(path)
     suffix = path.suffix.lower()
     if path.is_dir() or suffix in ('.parquet', '.pq'): rows = _table(path)
     elif suffix == '.json': rows = _json(path)
@@ -242,6 +285,8 @@ def audit(dataset,                   # A path, a list of row dicts, or a `datase
     "Check every row of `dataset` for masking, drift, boundary and special-token problems."
     global _JOB
     if format not in FORMATS: raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    max_length, limit, chunk_size = check_size(max_length, 'max_length'), check_size(limit, 'limit'), check_size(chunk_size, 'chunk_size')
+    num_proc = min(check_size(num_proc, 'num_proc'), os.cpu_count() or 1)   # more workers than cores only costs memory
     rows, t0 = _as_rows(dataset, limit), time.perf_counter()
     kw = dict(format=format, response_template=response_template, instruction_template=instruction_template,
               chat_template=chat_template, max_length=max_length)
@@ -355,6 +400,31 @@ def _fail(msg:str)->int:
     print(f"tokenlens audit: error: {msg}", file=sys.stderr)
     return 2
 
+def _check_report(report, data):
+    "An `InputError` unless `report` is a file path that can be written and is not the dataset."
+    r = Path(report)
+    if r.exists() and Path(data).exists() and r.resolve() == Path(data).resolve():
+        raise InputError(f"--report {report} is the dataset itself: writing the report would replace it")
+    if r.is_dir(): raise InputError(f"--report {report} is a folder; give a file name, e.g. {r/'audit.html'}")
+    if not r.parent.resolve().is_dir(): raise InputError(f"--report {report}: the folder {r.parent} does not exist")
+    if not os.access(r.parent.resolve(), os.W_OK): raise InputError(f"--report {report}: the folder {r.parent} is not writable")
+
+def _read_template(chat_template):
+    "The template text of `--chat-template`: a file's contents, or the text itself; an `InputError` for a missing file."
+    if chat_template is None: return None
+    p = Path(chat_template)
+    if '{' not in chat_template and len(chat_template) < 4096 and p.is_file(): return p.read_text(encoding='utf-8')
+    if '{' not in chat_template: raise InputError(f"--chat-template {chat_template}: no such file (and not a Jinja template)")
+    return chat_template
+
+def _template_error(tok, template:str):
+    "Why `template` cannot be used (a Jinja syntax error), or None."
+    import jinja2
+    try: tok.apply_chat_template([{'role': 'user', 'content': 'x'}], chat_template=template, tokenize=False)
+    except jinja2.TemplateSyntaxError as e: return f"is not a valid Jinja template: {e.message} (line {e.lineno})"
+    except Exception: return None    # it compiled; what it does with this conversation is the rows' business
+    return None
+
 def _out(text:str):
     "Print `text` to stdout; when the reader has gone (`tokenlens audit | head`), stop writing quietly."
     try: print(text, flush=True)
@@ -374,17 +444,23 @@ def tokenlens_audit(
     top:int=10,                     # How many of the worst rows to list
     quiet:bool=False,               # No progress bar
 )->int:
-    "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings, 2 usage or input error."
+    "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings, 2 the run cannot proceed."
     from tokenlens.models import load_tokenizer
     if format not in FORMATS: return _fail(f"unknown --format {format!r}; expected one of {', '.join(FORMATS)}")
     if num_proc < 1 or (limit is not None and limit < 1) or (max_length is not None and max_length < 1):
         return _fail("--num-proc, --limit and --max-length must be positive")
     if file is None: file, max_length = DEMO, max_length or DEMO_MAX_LENGTH
-    try: rows = read_rows(file)
+    try:                                  # everything about the run is checked before a row is read
+        check_input(file)
+        if report: _check_report(report, file)
+        template = _read_template(chat_template)
     except InputError as e: return _fail(str(e))
-    if chat_template and Path(chat_template).is_file(): chat_template = Path(chat_template).read_text(encoding='utf-8')
     try: tok = load_tokenizer(model)
     except Exception as e: return _fail(f"cannot load tokenizer {model!r}: {e}")
+    if template is not None and (why := _template_error(tok, template)): return _fail(f"--chat-template {why}")
+    try: rows = read_rows(file)
+    except InputError as e: return _fail(str(e))
+    chat_template = template
     res = audit(rows, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress=not quiet)
     _out(res.summary(top))
     if report: _out(f"report: {res.save(report)}")
@@ -441,7 +517,13 @@ def main(argv:list=None)->int:
         print(f"tokenlens: unknown command {argv[0]!r}\n{_usage()}", file=sys.stderr)
         return 2
     func, pos = COMMANDS[argv[0]]
-    return func(**vars(cli_parser(func, f"tokenlens {argv[0]}", [pos]).parse_args(argv[1:]))) or 0
+    args = vars(cli_parser(func, f"tokenlens {argv[0]}", [pos]).parse_args(argv[1:]))
+    try: return func(**args) or 0
+    except KeyboardInterrupt: return 130
+    except Exception as e:   # never a traceback: one line, and an exit status of its own
+        print(f"tokenlens {argv[0]}: internal error: {type(e).__name__}: {e}\n"
+              "This is a bug in tokenlens; please report it with the command you ran.", file=sys.stderr)
+        return 3
 
 def spans_main()->int:
     "The `tokenlens-spans` console script, the same as `tokenlens spans`."

@@ -13,8 +13,8 @@ from fastcore.basics import store_attr
 # %% auto #0
 __all__ = ['WHITESPACE', 'TORCH_INSTALL', 'byte_level_alphabet', 'vocab_kind', 'piece_bytes', 'BytesTable', 'per_tokenizer',
            'bytes_table', 'visible', 'show_bytes', 'spelling_offset', 'Spans', 'token_spans', 'Tokenized', 'tokenize',
-           'check_spans', 'check_ids', 'from_ids', 'encode_batch', 'SpanBatch', 'spans_batch', 'grapheme_groups',
-           'spans_table', 'needs_torch']
+           'check_spans', 'check_ids', 'check_size', 'from_ids', 'encode_batch', 'SpanBatch', 'spans_batch',
+           'grapheme_groups', 'spans_table', 'needs_torch']
 
 # %% ../nbs/00_core.ipynb #4a7111df
 def byte_level_alphabet()->dict:
@@ -88,6 +88,8 @@ def per_tokenizer(stale=None): # `stale(value, tok)`: True when the cached value
         cache = weakref.WeakKeyDictionary()
         @functools.wraps(f)
         def cached(tok):
+            if not hasattr(tok, 'convert_ids_to_tokens'):
+                raise TypeError(f"tok must be a Hugging Face tokenizer, got {type(tok).__name__}")
             v = cache.get(tok)
             if v is None or (stale is not None and stale(v, tok)): v = cache[tok] = f(tok)
             return v
@@ -195,21 +197,25 @@ def _run_skip(table, tb:bytes, p:int, run:list, prefix_ok:bool):
     return None
 
 def _place_run(tb, p, run, table, prefix_ok, offsets, bo, end):
-    "Byte spans for a `run` that does not spell `tb[p:]` as a whole: token by token, placing the misfits."
-    spans = []
+    "Byte spans of a `run` that does not spell `tb[p:]` as a whole (token by token), dropped bytes `(k, start, end)`, guesses."
+    spans, dropped, guessed = [], [], 0
     for k,t in enumerate(run):
         b = table[t]
         if tb.startswith(b, p): sp = (p, p+len(b))
         elif prefix_ok and b[:1] == b' ' and tb.startswith(b[1:], p): sp = (p, p+len(b)-1)
-        elif offsets is not None: sp = (max(p, bo[offsets[k][0]]), max(p, bo[offsets[k][1]]))
+        elif (q := _after_dropped(tb, p, b, table)) is not None:   # bytes the vocabulary lacks: the tokenizer dropped them
+            dropped.append((k, p, q))
+            sp = (q, q+len(b))
+        elif offsets is not None: sp, guessed = (max(p, bo[offsets[k][0]]), max(p, bo[offsets[k][1]])), guessed + 1
         else:
+            guessed += 1
             nxt = table[run[k+1]] if k+1 < len(run) else None
             e = tb.find(nxt, p+1) if nxt else end
             sp = (p, end if e < 0 else e)
         spans.append(sp)
         p = sp[1]
         prefix_ok = table.kind == 'sentencepiece' and t in table.added and sp[1]-sp[0] == len(b)  # <unk> starts a segment
-    return spans
+    return spans, dropped, guessed
 
 # %% ../nbs/00_core.ipynb #d51fd58e
 _PREFIX_NOTE = "token {} carries SentencePiece's prefix space, which is not in the text"
@@ -231,14 +237,14 @@ def token_spans(text:str,     # The text the ids were encoded from
         return Spans(bs, be, [_PREFIX_NOTE.format(0)] if skip else [], [])
     literal = set(table.added) - {table.unk}   # added tokens spell their content; <unk> may stand for any text
     spans, notes, placed, warn, p, seg_start = [], [], [], [], 0, True
+    def dropped(k, a, b): warn.append(f"the tokenizer dropped {b - a} byte(s) the vocabulary cannot spell before token {k}: "
+                                      f"{tb[a:b]!r} (the model never sees them)")
     for i, j, added in _segments(ids, literal):
         if added:
             b = table[ids[i]]
             sp = _added_span(tb, p, b, table.added[ids[i]])
             if sp is None and (q := _after_dropped(tb, p, b, table)) is not None:   # bytes the vocabulary lacks came first
-                warn.append(f"the tokenizer dropped {q - p} byte(s) the vocabulary cannot spell before token {i}: "
-                            f"{tb[p:q]!r} (the model never sees them)")
-                notes.append(warn[-1])
+                dropped(i, p, q)
                 sp = _added_span(tb, q, b, table.added[ids[i]])
             if sp is None: notes.append(f"token {i} {b.decode()!r} was added by the tokenizer, not spelled in the text")
             elif sp[1] - sp[0] > len(b): notes.append(f"token {i} {b.decode()!r} takes in whitespace (its lstrip/rstrip flags)")
@@ -250,13 +256,14 @@ def token_spans(text:str,     # The text the ids were encoded from
         skip = _run_skip(table, tb, p, run, prefix_ok)
         if skip is None:
             nxt = tb.find(table[ids[j]], p) if j < len(ids) else -1
-            run_spans = _place_run(tb, p, run, table, prefix_ok, None if offsets is None else offsets[i:j],
-                                   None if offsets is None else _byte_offsets(text), nxt if nxt >= 0 else len(tb))
-            placed.append((i, j))
-            how = "placed by the tokenizer's offsets" if offsets is not None else "re-synchronised on the next token that matches"
-            warn.append(f"tokens {i}-{j-1} do not spell the text (an unknown token, a byte the vocabulary lacks, or "
-                        f"normalisation): {how}")
-            notes.append(warn[-1])
+            run_spans, drops, guessed = _place_run(tb, p, run, table, prefix_ok, None if offsets is None else offsets[i:j],
+                                                   None if offsets is None else _byte_offsets(text), nxt if nxt >= 0 else len(tb))
+            for k,a,b in drops: dropped(i+k, a, b)
+            if guessed:   # tokens placed by offsets or by the next match, not by their own bytes
+                placed.append((i, j))
+                how = "placed by the tokenizer's offsets" if offsets is not None else "re-synchronised on the next token that matches"
+                warn.append(f"tokens {i}-{j-1} do not spell the text (an unknown token, a byte the vocabulary lacks, or "
+                            f"normalisation): {how}")
         else:
             if skip: notes.append(_PREFIX_NOTE.format(i))
             ends = (p - skip + np.cumsum(table.lens[run])).tolist()
@@ -265,7 +272,7 @@ def token_spans(text:str,     # The text the ids were encoded from
         p, seg_start = max(p, run_spans[-1][1]), False
     if p < len(tb): notes.append(f"the text from byte {p} on is not covered by any token (truncated?)")
     bs, be = np.asarray(spans, np.int64).reshape(-1, 2).T
-    return Spans(bs, be, notes, placed, warn)
+    return Spans(bs, be, notes + warn, placed, warn)
 
 # %% ../nbs/00_core.ipynb #73c6f189
 def _offsets_for(tok, text, ids):
@@ -285,8 +292,13 @@ class Tokenized:
                  offsets=None, # Character offsets from the tokenizer, used only where bytes do not spell the text
                 ):
         store_attr('text,tok')
+        if not isinstance(text, str): raise TypeError(f"text must be a str, got {type(text).__name__}")
+        self.table = bytes_table(tok)
         arr = np.asarray(ids, np.int64).reshape(-1)
-        self.ids, self.id_array, self.table = arr.tolist(), arr, bytes_table(tok)
+        if len(arr) and (arr.min() < 0 or arr.max() >= len(self.table)):
+            bad = int(np.flatnonzero((arr < 0) | (arr >= len(self.table)))[0])
+            raise ValueError(f"ids[{bad}] = {int(arr[bad])} is outside the vocabulary (0..{len(self.table)-1})")
+        self.ids, self.id_array = arr.tolist(), arr
         sp = token_spans(text, self.ids, tok, offsets)
         if not sp.exact and offsets is None and (offsets := _offsets_for(tok, text, self.ids)) is not None:
             sp = token_spans(text, self.ids, tok, offsets)   # runs that do not spell the text: place them by offsets
@@ -319,6 +331,7 @@ def tokenize(tok,                       # A Hugging Face tokenizer
              **kwargs,                  # Passed on to the tokenizer call (`max_length`, `truncation`, ...)
             )->Tokenized:
     "Encode `text` with `tok` and map every token to the characters it covers."
+    bytes_table(tok)   # checks `tok` (and caches its table for the spans below)
     if not isinstance(text, str): raise TypeError(f"text must be a str, got {type(text).__name__}")
     if m := re.search('[\ud800-\udfff]', text): raise ValueError(f"text has a lone surrogate at character {m.start()}: not valid Unicode")
     enc = tok(text, add_special_tokens=add_special_tokens, return_offsets_mapping=True, **kwargs)
@@ -356,6 +369,17 @@ def check_ids(tok,                # The tokenizer whose vocabulary the ids index
         if not 0 <= int(i) < n: raise ValueError(f"{field}[{k}] = {int(i)} is outside the vocabulary (0..{n-1})")
     return [int(i) for i in ids]
 
+def check_size(value,                 # The value a user passed
+               name:str,              # The parameter's name, for the message
+               minimum:int=1,         # The smallest value that makes sense
+              ):
+    "`value` if it is None or a whole number of at least `minimum` (not a bool), else an error naming `name`."
+    if value is None: return None
+    if isinstance(value, bool) or not isinstance(value, int) and not hasattr(value, '__index__'):
+        raise TypeError(f"{name} must be a whole number, got {value!r}")
+    if int(value) < minimum: raise ValueError(f"{name} must be at least {minimum}, got {int(value)}")
+    return int(value)
+
 def from_ids(tok, ids:list)->Tokenized:
     "A `Tokenized` for `ids` alone: the text is what the ids spell."
     ids = check_ids(tok, ids, empty=True)
@@ -365,6 +389,8 @@ def from_ids(tok, ids:list)->Tokenized:
 # %% ../nbs/00_core.ipynb #779826c3
 def encode_batch(tok, texts:list, add_special_tokens:bool=False)->list:
     "Ids of each text in `texts`, encoded in one batched call."
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+        raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
     backend = getattr(tok, 'backend_tokenizer', None)
     if backend is not None and hasattr(backend, 'encode_batch_fast'):
         return [e.ids for e in backend.encode_batch_fast(list(texts), add_special_tokens=add_special_tokens)]

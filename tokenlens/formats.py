@@ -12,7 +12,8 @@ from os.path import commonprefix
 __all__ = ['ROLES', 'NO_TEMPLATE', 'Slot', 'Layout', 'Plan', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES', 'ALPACA',
            'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'check_messages', 'check_chat_template', 'render_chat',
            'layout_chat', 'NothingToTrain', 'chat_plan', 'segments_plan', 'prompt_completion_plan',
-           'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'to_messages', 'plan_row']
+           'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'to_messages', 'unicode_error',
+           'plan_row']
 
 # %% ../nbs/01a_formats.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -489,6 +490,16 @@ def _text_row(row, response_template, instruction_template):
     plan = template_plan(text, rt, instruction_template)
     return RowPlan('text', plan, text[:plan.ranges[-1][0]], [])
 
+_SURROGATE = re.compile('[\ud800-\udfff]')
+
+def unicode_error(value, field:str='')->str:
+    "Where the first lone surrogate (valid JSON, not valid Unicode) in the strings of `value` is, or None."
+    if isinstance(value, str):
+        return f"{field or 'the text'} has a lone surrogate at character {m.start()}: not valid Unicode" if (m := _SURROGATE.search(value)) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for k,v in items:
+        if e := unicode_error(v, (f"{field}.{k}" if field else str(k)) if isinstance(k, str) else f"{field}[{k}]"): return e
+
 def plan_row(tok,                       # The tokenizer
              row:dict,                  # One dataset row
              format:str='auto',         # One of `FORMATS`
@@ -502,6 +513,7 @@ def plan_row(tok,                       # The tokenizer
     format = {'segments': 'input_output'}.get(format, format)
     if format not in FORMATS: raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     if not isinstance(row, dict): raise TypeError(f"the row is a JSON {json_kind(row)}, not an object")
+    if e := unicode_error(row): raise ValueError(e)
     fmt = detect_format(row) if format == 'auto' else format
     if fmt in ('messages', 'sharegpt'): return _chat_row(tok, row, fmt, chat_template, **chat_kwargs)
     if fmt in ('alpaca', 'prompt_completion'): return _completion_row(tok, row, fmt, chat_template, eos, **chat_kwargs)

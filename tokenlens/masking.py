@@ -8,7 +8,7 @@ import html
 from collections import namedtuple
 import numpy as np
 from fastcore.basics import patch
-from .core import Tokenized, bytes_table, encode_batch, needs_torch, show_bytes, spans_batch, tokenize
+from .core import Tokenized, bytes_table, check_size, encode_batch, needs_torch, show_bytes, spans_batch, tokenize
 from .formats import (Plan, chat_plan, plan_row, prompt_completion_plan, segments_plan,
                                template_plan)
 from .render import render_html, render_text
@@ -100,6 +100,7 @@ def label_tokens(t:Tokenized,         # The tokenized example
                 )->Masked:
     "Labels for the tokens of `t` where the characters in `ranges` are trained."
     _check_straddle(straddle)
+    check_size(max_length, 'max_length')
     return Masked(t, _token_states(t, ranges), straddle, max_length, source, notes)
 
 def mask_text(tok,                 # The tokenizer
@@ -307,6 +308,7 @@ class MaskCollator:
     "Right-pad masked rows into a batch: pad ids, attention 0 and labels -100 on padding."
     def __init__(self, tok, pad_to_multiple_of:int=None, max_length:int=None):
         needs_torch('MaskCollator')
+        check_size(pad_to_multiple_of, 'pad_to_multiple_of'); check_size(max_length, 'max_length')
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         if self.pad_id is None: raise ValueError("the tokenizer has neither a pad token nor an EOS token to pad with")
         self.pad_to_multiple_of, self.max_length = pad_to_multiple_of, max_length
@@ -314,9 +316,13 @@ class MaskCollator:
     def __call__(self, rows:list)->dict:
         import torch
         rows = [r if isinstance(r, dict) else {'input_ids': r.input_ids, 'labels': r.labels, 'attention_mask': r.attention_mask} for r in rows]
+        if not rows: raise ValueError("the batch is empty: MaskCollator needs at least one row")
         for k,r in enumerate(rows):
             if not r.get('input_ids'): raise ValueError(f"batch row {k} has no tokens (a row that could not be masked?)")
             if 'labels' not in r: raise ValueError(f"batch row {k} has no labels")
+            for key in ('labels', 'attention_mask'):
+                if r.get(key) is not None and len(r[key]) and len(r[key]) != len(r['input_ids']):
+                    raise ValueError(f"batch row {k}: {key} has {len(r[key])} values for {len(r['input_ids'])} input_ids")
         rows = [r if r.get('attention_mask') else {**r, 'attention_mask': [1]*len(r['input_ids'])} for r in rows]   # TRL drops it
         n = max(len(r['input_ids']) for r in rows)
         if self.max_length: n = min(n, self.max_length)
