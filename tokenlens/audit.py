@@ -12,16 +12,16 @@ from fastcore.docments import docments
 import tokenlens
 from .core import Tokenized, bytes_table, check_size, encode_batch, show_bytes, spans_table, tokenize
 from .drift import prefix_drift
-from .formats import FORMATS, NothingToTrain, json_kind, detect_format, plan_row
+from .formats import FORMATS, NO_TEMPLATE, NothingToTrain, json_kind, detect_format, plan_row
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 
 # %% auto #0
-__all__ = ['KINDS', 'WEIGHTS', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'COMMANDS', 'BadRow', 'check_rows', 'InputError', 'check_input',
-           'read_rows', 'AuditReport', 'audit', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main',
-           'spans_main']
+__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'COMMANDS', 'BadRow',
+           'check_rows', 'InputError', 'check_input', 'read_rows', 'AuditReport', 'audit', 'run_problem',
+           'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
 KINDS = {
@@ -37,6 +37,16 @@ KINDS = {
 }
 WEIGHTS = dict(bad_row=6, nothing_to_train=5, template=4, special_text=4, missing_bytes=3, straddle=3, drift=3, truncated=2,
                boundary_bias=1)
+SEVERITIES = ('error', 'warning', 'info')
+SEVERITY = dict(bad_row='error', nothing_to_train='error', template='warning', special_text='warning', missing_bytes='warning',
+                straddle='warning', drift='warning', truncated='warning', boundary_bias='info')
+ADVICE = dict(bad_row="fix or drop the row", nothing_to_train="fix the reply or the template, or raise --max-length",
+              template="check the template, or pass one with --chat-template", special_text="escape or remove it from the data",
+              missing_bytes="clean the text (control characters, rare code points)",
+              straddle="end the prompt at a token boundary (e.g. with a space or a newline)",
+              drift="encode the prompt as the server does (the chat template, one string)",
+              truncated="raise --max-length or shorten the row",
+              boundary_bias="nothing, unless you generate from such prompts: see token healing")
 
 # %% ../nbs/06_audit.ipynb #4dc5db84
 def _special_pattern(tok):
@@ -227,13 +237,14 @@ DEMO_MAX_LENGTH = 256
 def _tok_name(tok)->str:
     "The tokenizer's hub id or path, or the embedded default it was loaded from."
     p = getattr(tok, 'name_or_path', '') or ''
-    emb = [k for k in EMBEDDED if Path(p).name.startswith(f"{k}-tokenizer-")]
+    emb = [k for k in EMBEDDED if Path(p).name.startswith(f"{k}-")]
     return f"{emb[0]} (embedded {EMBEDDED[emb[0]]['hub']})" if emb else p or type(tok).__name__
 
 class AuditReport:
     "Findings for every row of a dataset: counts by kind, the worst rows, and drawings of them."
     def __init__(self, results:list, rows:Rows, tok, options:dict, seconds:float=0.0):
         self.results, self.rows, self.tok, self.options, self.seconds = results, rows, tok, options, seconds
+        self.fail_on = options.get('fail_on', 'error')
         self.counts = Counter(k for r in results for k in dict.fromkeys(kind for kind,_ in r['findings']))
         self.formats = Counter(r['format'] or 'unreadable' for r in results)
         self.tokens, self.trained = sum(r['tokens'] for r in results), sum(r['trained'] for r in results)
@@ -243,7 +254,10 @@ class AuditReport:
     @property
     def clean(self)->bool: return not self.flagged
     @property
-    def exit_code(self)->int: return 0 if self.clean else 1
+    def exit_code(self)->int:
+        "1 when a finding is at or above `fail_on` in severity, else 0."
+        worst = SEVERITIES[:SEVERITIES.index(self.fail_on) + 1]
+        return int(any(SEVERITY[k] in worst for r in self.results for k,_ in r['findings']))
 
     def rows_with(self, kind:str)->list:
         "Indices of the rows with a finding of `kind`."
@@ -281,13 +295,19 @@ def audit(dataset,                   # A path, a list of row dicts, or a `datase
           limit:int=None,            # Audit only the first `limit` rows
           progress:bool=False,       # Show a progress bar on stderr
           chunk_size:int=500,        # Rows per batch
+          select=None,               # Kinds of finding to report (default: all of `KINDS`)
+          ignore=(),                 # Kinds of finding not to report
+          fail_on:str='error',       # The least severity that makes `exit_code` 1: error, warning or info
          )->AuditReport:
     "Check every row of `dataset` for masking, drift, boundary and special-token problems."
     global _JOB
     if format not in FORMATS: raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     max_length, limit, chunk_size = check_size(max_length, 'max_length'), check_size(limit, 'limit'), check_size(chunk_size, 'chunk_size')
     num_proc = min(check_size(num_proc, 'num_proc'), os.cpu_count() or 1)   # more workers than cores only costs memory
+    if fail_on not in SEVERITIES: raise ValueError(f"fail_on must be one of {SEVERITIES}, not {fail_on!r}")
+    kinds = set(_kinds(select, 'select') if select else KINDS) - set(_kinds(ignore, 'ignore'))
     rows, t0 = _as_rows(dataset, limit), time.perf_counter()
+    if problem := run_problem(rows.rows, tok, format, chat_template, response_template): raise ValueError(problem)
     kw = dict(format=format, response_template=response_template, instruction_template=instruction_template,
               chat_template=chat_template, max_length=max_length)
     spans = [(s, min(s + chunk_size, len(rows.rows))) for s in range(0, len(rows.rows), chunk_size)]
@@ -304,10 +324,36 @@ def audit(dataset,                   # A path, a list of row dicts, or a `datase
         else:
             for s in spans: res = _work(s); results += res; bar.update(len(res))
     finally: _JOB = None; bar.close()
-    return AuditReport(results, rows, tok, dict(kw, num_proc=num_proc), time.perf_counter() - t0)
+    for r in results: r['findings'] = [f for f in r['findings'] if f[0] in kinds]
+    return AuditReport(results, rows, tok, dict(kw, num_proc=num_proc, fail_on=fail_on), time.perf_counter() - t0)
+
+def _kinds(names, field:str)->list:
+    "Kinds of finding from a list or a comma-separated string, each checked."
+    names = [n.strip() for n in names.split(',')] if isinstance(names, str) else list(names)
+    if bad := [n for n in names if n not in KINDS]: raise ValueError(f"{field}: unknown kind {bad[0]!r}; the kinds are {', '.join(KINDS)}")
+    return names
+
+def run_problem(rows:list, tok, format:str='auto', chat_template:str=None, response_template:str=None)->str:
+    "What stops the whole run before any row is checked (a chat dataset without a template, a format no row has), or None."
+    readable = [r for r in rows if isinstance(r, dict)]
+    seen = Counter()
+    for r in readable:
+        try: seen[detect_format(r)] += 1
+        except (TypeError, ValueError): pass
+    if readable and format != 'auto' and not seen[format] and seen:
+        return (f"--format {format} matches none of the {len(readable)} rows; they look like "
+                f"{', '.join(f'{k} ({v})' for k,v in seen.most_common())}: pass --format auto or the right format")
+    chats = seen['messages'] + seen['sharegpt'] + sum(1 for r in readable if isinstance(r.get('prompt'), list))
+    if chats and format in ('auto', 'messages', 'sharegpt', 'prompt_completion') and chat_template is None \
+       and not getattr(tok, 'chat_template', None):
+        return f"{chats} rows are conversations, and {NO_TEMPLATE}"
+    texts = [r['text'] for r in readable if isinstance(r.get('text'), str) and (format == 'text' or detect_format(r) == 'text')]
+    if response_template and texts and not any(response_template in t for t in texts):
+        return f"--response-template {response_template!r} is in none of the {len(texts)} text rows"
 
 # %% ../nbs/06_audit.ipynb #fedb5006
 def _short(s:str, n:int=110)->str: return s if len(s) <= n else s[:n-1] + '…'
+def _plural(n:int, word:str)->str: return f"{n:,} {word}" + ('' if n == 1 else 's')
 
 @patch
 def summary_rows(self:AuditReport, n:int=10)->list:
@@ -319,14 +365,15 @@ def summary_rows(self:AuditReport, n:int=10)->list:
 def summary(self:AuditReport, n:int=10)->str:
     "The plain-text summary: rows, tokens, findings by kind, and the `n` worst rows."
     o = self.options
-    head = (f"tokenlens audit: {self.rows.name} · {len(self)} rows · tokenizer {_tok_name(self.tok)}"
-            + (f" · max_length {o['max_length']}" if o.get('max_length') else '') + f" · {self.seconds:.1f} s")
+    limit = f"max_length {o['max_length']}" if o.get('max_length') else "truncation not checked (no max_length)"
+    head = (f"tokenlens audit: {self.rows.name} · {_plural(len(self), 'row')} · tokenizer {_tok_name(self.tok)} · {limit}"
+            f" · {self.seconds:.1f} s")
     fmts = ', '.join(f"{k} {v}" for k,v in self.formats.most_common())
     share = f"{self.trained/self.tokens:.1%}" if self.tokens else '-'
     lines = [head, f"formats: {fmts}", f"tokens: {self.tokens:,} ({self.trained:,} trained, {share})", '',
-             f"{'finding':<17} {'rows':>5}  meaning"]
-    lines += [f"{k:<17} {self.counts[k]:>5}  {KINDS[k]}" for k in KINDS if self.counts[k]]
-    lines += [f"{'clean':<17} {len(self) - len(self.flagged):>5}  rows with no finding"]
+             f"{'finding':<17} {'severity':<8} {'rows':>5}  meaning"]
+    lines += [f"{k:<17} {SEVERITY[k]:<8} {self.counts[k]:>5}  {KINDS[k]}" for k in KINDS if self.counts[k]]
+    lines += [f"{'clean':<17} {'':<8} {len(self) - len(self.flagged):>5}  rows with no finding"]
     if self.flagged:
         lines += ['', f'worst rows (top {n}):'] + [f"  row {i} ({w + ', ' if w != f'row {i}' else ''}{f}): {', '.join(ks)}: {_short(d)}"
                                                    for i,w,f,ks,d in self.summary_rows(n)]
@@ -369,16 +416,16 @@ def _repr_html_(self:AuditReport, n:int=8):
     o = self.options
     share = f"{self.trained/self.tokens:.1%}" if self.tokens else '-'
     head = (f"<p><b>{len(self)}</b> rows of <code>{e(self.rows.name)}</code> · tokenizer <code>{e(_tok_name(self.tok))}</code>"
-            + (f" · max_length {o['max_length']}" if o.get('max_length') else '')
+            + (f" · max_length {e(str(o['max_length']))}" if o.get('max_length') else '')
             + f" · {self.tokens:,} tokens, {share} trained · formats: " + e(', '.join(f"{k} {v}" for k,v in self.formats.most_common())) + "</p>")
     kinds = ''.join(f"<tr><td><code>{k}</code></td><td>{self.counts[k]}</td><td>{e(KINDS[k])}</td></tr>" for k in KINDS if self.counts[k])
     kinds += f"<tr><td>clean</td><td>{len(self) - len(self.flagged)}</td><td>rows with no finding</td></tr>"
     table = f"<table class='tl-audit'><tr><th>finding</th><th>rows</th><th>meaning</th></tr>{kinds}</table>"
     parts = []
     for r in self.worst(n):
-        items = ''.join(f"<li><code>{k}</code>: {e(d)}</li>" for k,d in r['findings'])
+        items = ''.join(f"<li><code>{e(k)}</code>: {e(d)}</li>" for k,d in r['findings'])
         views = ''.join(f"<div style='margin:6px 0'>{render(o_)}</div>" for o_ in self.example(r['index']))
-        parts.append(f"<section class='tl-audit-row'><b>row {r['index']}</b> ({e(self.rows.where[r['index']])}, {e(r['format'] or 'unreadable')})"
+        parts.append(f"<section class='tl-audit-row'><b>row {e(str(r['index']))}</b> ({e(self.rows.where[r['index']])}, {e(r['format'] or 'unreadable')})"
                      f"<ul>{items}</ul>{views}</section>")
     worst = f"<h3>Worst rows</h3>{''.join(parts)}" if parts else "<p>No findings: every row is clean.</p>"
     return f"<div class='tl-audit-report'>{head}{table}{legend_html()}{worst}</div>"
@@ -436,19 +483,27 @@ def tokenlens_audit(
     format:str='auto',              # auto, messages, sharegpt, alpaca, prompt_completion, input_output or text
     response_template:str=None,     # What starts a response in `text` rows (default: try the common ones)
     instruction_template:str=None,  # What starts the next prompt in multi-turn `text` rows
-    max_length:int=None,            # Report rows longer than this many tokens (the demo uses 256)
+    max_length:int=None,            # Report rows longer than this many tokens (default: the tokenizer's limit, if it has one)
     chat_template:str=None,         # A Jinja chat template file (or the template text) to use instead of the tokenizer's
     report:str=None,                # Write a self-contained HTML report to this path
     num_proc:int=1,                 # Worker processes
     limit:int=None,                 # Audit only the first N rows
     top:int=10,                     # How many of the worst rows to list
     quiet:bool=False,               # No progress bar
+    select:str=None,                # Report only these kinds of finding (comma-separated)
+    ignore:str=None,                # Do not report these kinds of finding (comma-separated)
+    fail_on:str='error',            # Exit 1 for findings of this severity or worse: error, warning or info
 )->int:
-    "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings, 2 the run cannot proceed."
+    "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings (at --fail-on), 2 the run cannot proceed."
     from tokenlens.models import load_tokenizer
     if format not in FORMATS: return _fail(f"unknown --format {format!r}; expected one of {', '.join(FORMATS)}")
     if num_proc < 1 or (limit is not None and limit < 1) or (max_length is not None and max_length < 1):
         return _fail("--num-proc, --limit and --max-length must be positive")
+    if fail_on not in SEVERITIES: return _fail(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    try:
+        for name,kinds in (('select', select), ('ignore', ignore)):
+            if kinds: _kinds(kinds, name)
+    except ValueError as e: return _fail(f"--{e}")
     if file is None: file, max_length = DEMO, max_length or DEMO_MAX_LENGTH
     try:                                  # everything about the run is checked before a row is read
         check_input(file)
@@ -460,8 +515,10 @@ def tokenlens_audit(
     if template is not None and (why := _template_error(tok, template)): return _fail(f"--chat-template {why}")
     try: rows = read_rows(file)
     except InputError as e: return _fail(str(e))
-    chat_template = template
-    res = audit(rows, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress=not quiet)
+    if max_length is None and 0 < (getattr(tok, 'model_max_length', None) or 0) < 10**7: max_length = tok.model_max_length
+    try: res = audit(rows, tok, format, response_template, instruction_template, template, max_length, num_proc, limit,
+                     progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on)
+    except ValueError as e: return _fail(str(e))   # a problem of the whole run, found before any row is checked
     _out(res.summary(top))
     if report: _out(f"report: {res.save(report)}")
     return res.exit_code

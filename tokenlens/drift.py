@@ -8,7 +8,7 @@ import html, itertools
 import numpy as np
 from difflib import SequenceMatcher
 from .core import WHITESPACE, Tokenized, check_ids, encode_batch, from_ids, show_bytes, tokenize, visible
-from .formats import render_chat
+from .formats import render_chat, unicode_error
 from .render import render_html
 from fastcore.basics import patch, store_attr
 
@@ -121,6 +121,7 @@ class DriftReport:
                  actual:Tokenized,   # What serving feeds the model
                  extra_causes=(),    # Causes found outside the id comparison (e.g. by a round trip)
                 ):
+        if isinstance(extra_causes, str): extra_causes = [extra_causes]   # one cause, not its letters
         self.expected, self.actual = expected, actual
         tok, table = expected.tok, expected.table
         e, a = expected.ids, actual.ids
@@ -188,6 +189,12 @@ def views(self:DriftReport)->list:
             (f"actual (serving): {len(self.actual)} tokens", self.actual, self.layers('actual'))]
 
 # %% ../nbs/02_drift.ipynb #d05fd213
+def _code(c)->str: return f"<code>{html.escape(str(c), quote=True)}</code>"
+
+def _meaning(c, default:str='')->str:
+    "What cause `c` means, escaped: causes come from callers and stored results too, not only from `CAUSES`."
+    return html.escape(str(CAUSES.get(c, default)), quote=True)
+
 @patch
 def _repr_html_(self:DriftReport):
     if self.equal: head = f"<b>No drift</b>: both sides are the same {len(self.expected)} ids."
@@ -195,7 +202,7 @@ def _repr_html_(self:DriftReport):
         r0 = self.regions[0]
         head = (f"<b>Drift</b>: {len(self.regions)} divergent region(s), first at expected[{r0.i0}] / actual[{r0.j0}] "
                 f"(character {r0.char}).<ul style='margin:2px 0'>" +
-                ''.join(f"<li><code>{c}</code>: {html.escape(CAUSES.get(c, c))}</li>" for c in self.causes) + "</ul>")
+                ''.join(f"<li>{_code(c)}: {_meaning(c, c)}</li>" for c in self.causes) + "</ul>")
     panes = ''.join(f"<div style='margin:4px 0'>{render_html(t, lay, title=title)}</div>" for title,t,lay in self.views())
     return f"<div class='tl-drift'><div style='margin-bottom:4px'>{head}</div>{panes}</div>"
 
@@ -274,7 +281,7 @@ class RoundTrip:
         return f"RoundTrip: {len(self.changes)} change(s), causes: {', '.join(self.causes)}: {ch}"
     def _repr_html_(self):
         head = "<b>Exact round trip</b>" if self.equal else ("<b>Lossy round trip</b>: " +
-                ', '.join(f"<code>{c}</code> ({html.escape(CAUSES[c])})" for c in self.causes))
+                ', '.join(f"{_code(c)} ({_meaning(c, c)})" for c in self.causes))
         return f"<div>{head}{render_html(self.tokenized, self.layers())}</div>"
 
 # %% ../nbs/02_drift.ipynb #a04ae770
@@ -326,6 +333,7 @@ def concat_drift_batch(batch:dict,        # A batch of rows, column name -> list
     idx = list(indices) if indices is not None else list(range(len(rows)))
     errs = {k: f"row {idx[k]}: {field} must be a non-empty list of str, got {parts!r:.60}" for k,parts in enumerate(rows)
             if not isinstance(parts, (list, tuple)) or not parts or not all(isinstance(p, str) for p in parts)}
+    errs |= {k: f"row {idx[k]}: {e}" for k,parts in enumerate(rows) if k not in errs and (e := unicode_error(parts, field))}
     ok = [k for k in range(len(rows)) if k not in errs]
     flat = [p for k in ok for p in rows[k]]
     joined = [''.join(rows[k]) for k in ok]
@@ -371,7 +379,7 @@ class DriftSummary:
         return (f"DriftSummary: {self.rows} rows, {len(self.drifted)} drift ({causes or 'none'}), {len(self.errors)} errors" +
                 ''.join(f"\n  {e}" for _,e in self.errors[:10]))
     def _repr_html_(self):
-        rows = ''.join(f"<tr><td><code>{c}</code></td><td>{n}</td><td>{html.escape(CAUSES.get(c, ''))}</td></tr>" for c,n in self.by_cause.items())
-        errs = ''.join(f"<li>{html.escape(e)}</li>" for _,e in self.errors[:20])
+        rows = ''.join(f"<tr><td>{_code(c)}</td><td>{n}</td><td>{_meaning(c)}</td></tr>" for c,n in self.by_cause.items())
+        errs = ''.join(f"<li>{html.escape(str(e), quote=True)}</li>" for _,e in self.errors[:20])
         return (f"<div><b>{self.rows}</b> rows, <b>{len(self.drifted)}</b> drift, <b>{len(self.errors)}</b> errors"
                 f"<table>{rows}</table>" + (f"<ul>{errs}</ul>" if errs else '') + "</div>")

@@ -8,7 +8,7 @@ import bisect, html, warnings
 import numpy as np
 from fastcore.basics import store_attr
 from transformers import LogitsProcessor
-from .core import Tokenized, bytes_table, needs_torch, per_tokenizer, show_bytes, tokenize
+from .core import Tokenized, bytes_table, check_size, needs_torch, per_tokenizer, show_bytes, tokenize
 from .render import render_html
 
 # %% auto #0
@@ -131,6 +131,7 @@ def boundary_bias(tok,              # The tokenizer
 # %% ../nbs/04_healing.ipynb #911c2ae2
 def extendable_share(tok, top_k:int=10000)->float:
     "Share of the `top_k` lowest-id ordinary tokens (merge/score order) that are prefixes of longer tokens."
+    check_size(top_k, 'top_k')
     idx, table = prefix_index(tok), bytes_table(tok)
     ids = [i for i in range(len(table)) if i not in table.added and len(table[i]) > 1][:top_k]
     return sum(idx.extension_count(i) > 0 for i in ids) / len(ids)

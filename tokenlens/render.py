@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_render.ipynb #63fd45bc
 from __future__ import annotations
-import html, zlib
+import html, re, zlib
 from fastcore.basics import patch
 from .core import Tokenized, grapheme_groups, show_bytes, visible
 
@@ -28,7 +28,7 @@ def _group_layers(layers, i, j):
     if (lab := layers.get('label')) is not None:
         vals = {lab[k] for k in range(i, j)}
         out['label'] = vals.pop() if len(vals) == 1 else 'straddle'
-    if (b := layers.get('bias')) is not None: out['bias'] = max(b[k] or 0 for k in range(i, j))
+    if (b := layers.get('bias')) is not None: out['bias'] = max(b[k] for k in range(i, j))
     if (d := layers.get('drift')) is not None: out['drift'] = any(d[k] for k in range(i, j))
     return out
 
@@ -49,13 +49,18 @@ def _chip_style(state, special, tid, group_size):
     if state.get('drift'): s += f"outline:2px solid {COLORS['drift']};outline-offset:-1px;"
     return s
 
+def _css_name(v)->str:
+    "`v` as part of a class name: lower-case letters, digits, `_` and `-` only, so a layer value never writes markup."
+    return re.sub(r'[^a-z0-9_-]', '', str(v).lower())
+
 def _group_html(t, i, j, layers):
     s, e = t.spans[i][0], max(t.spans[k][1] for k in range(i, j))
     text = visible(t.text[s:e]) if e > s else show_bytes(t.table[t.ids[i]]) or '∅'
     state = _group_layers(layers, i, j)
     title = '\n\n'.join(_hover(t, k, layers) for k in range(i, j))
     badge = f"<sup style='color:{COLORS['bias']};font-weight:bold'>+{state['bias']}</sup>" if state.get('bias') else ''
-    cls = ' '.join(['tl-tok'] + [f"tl-{v}" for v in [state.get('label')] if v] + ['tl-special']*any(t.special[i:j])
+    lab = _css_name(state['label']) if state.get('label') else ''
+    cls = ' '.join(['tl-tok'] + [f"tl-{lab}"]*bool(lab) + ['tl-special']*any(t.special[i:j])
                    + ['tl-bias']*bool(state.get('bias')) + ['tl-drift']*bool(state.get('drift')))
     style = _chip_style(state, any(t.special[i:j]), t.ids[i], j-i)
     if e == s and not any(t.special[i:j]): style += 'opacity:0.55;font-style:italic;'
@@ -69,11 +74,24 @@ def legend_html()->str:
         st = _chip + f"background:{COLORS[key] if key not in ('bias','drift') else '#fff'};border:1px solid #999;"
         if key == 'bias': st += f"border-bottom:3px solid {COLORS['bias']};"
         if key == 'drift': st += f"outline:2px solid {COLORS['drift']};outline-offset:-1px;"
-        items.append(f"<span class='tl-legend-{key}' style='{st}'>{label}</span>")
+        items.append(f"<span class='tl-legend-{key}' style='{st}'>{html.escape(label)}</span>")
     items.append(f"<span style='{_chip}background:#fff;border:1px solid #ccc'>· space ↵ newline → tab</span>")
     return "<div class='tl-legend' style='font-size:11px;margin:2px 0 4px 0'>" + ''.join(items) + "</div>"
 
 # %% ../nbs/00a_render.ipynb #83233917
+def _count(v, i:int)->int:
+    "A `bias` value as an int (None counts as 0); anything else is refused, naming the token."
+    try: return int(v or 0)
+    except (TypeError, ValueError):
+        raise ValueError(f"layer 'bias' has {v!r:.40} at token {i}: counts must be numbers") from None
+
+def _check_layers(layers:dict, n:int)->dict:
+    "`layers` checked against `n` tokens, with the `bias` counts made ints (they are written into the HTML)."
+    for k,v in layers.items():
+        if v is not None and len(v) != n: raise ValueError(f"layer {k!r} has {len(v)} values for {n} tokens")
+    if layers.get('bias') is None: return layers
+    return {**layers, 'bias': [_count(v, i) for i,v in enumerate(layers['bias'])]}
+
 def render_html(t:Tokenized,        # What to draw
                 layers:dict=None,   # Per-token layers: `label`, `bias`, `drift` (and `labels` for hover)
                 title:str=None,     # Header line; default: token and character counts
@@ -81,10 +99,8 @@ def render_html(t:Tokenized,        # What to draw
                 more:int=2000,      # Further groups inside "show more"; beyond that they are counted, not drawn
                )->str:
     "Self-contained HTML for `t` with `layers` in the tokenlens visual language."
-    layers = layers or {}
-    for k,v in layers.items():
-        if v is not None and len(v) != len(t): raise ValueError(f"layer {k!r} has {len(v)} values for {len(t)} tokens")
-    head = html.escape(title or f"{len(t)} tokens, {len(t.text)} characters")
+    layers = _check_layers(layers or {}, len(t))
+    head = html.escape(str(title or f"{len(t)} tokens, {len(t.text)} characters"))
     out = ["<div class='tl-view' style='font-size:13px;line-height:1.5;max-width:100%'>",
            f"<div class='tl-head' style='font-weight:600;margin-bottom:2px'>{head}</div>", legend_html()]
     if not len(t): out.append("<div class='tl-empty' style='color:#777;font-style:italic'>no tokens</div>")
@@ -104,7 +120,7 @@ def render_html(t:Tokenized,        # What to draw
                    f"<code style='font-size:11px;white-space:normal'>[{ids}]</code></details>")
     if t.notes:
         out.append("<ul class='tl-notes' style='font-size:11px;color:#555;margin:2px 0'>" +
-                   ''.join(f"<li>{html.escape(n)}</li>" for n in t.notes[:20]) + "</ul>")
+                   ''.join(f"<li>{html.escape(str(n))}</li>" for n in t.notes[:20]) + "</ul>")
     return '\n'.join(out + ['</div>'])
 
 # %% ../nbs/00a_render.ipynb #c9971d96
