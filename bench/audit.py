@@ -5,7 +5,8 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TOKENIZERS_
 import torch; torch.set_num_threads(1)
 from masking import conversations
 from tokenlens.models import load_tokenizer
-from tokenlens.audit import audit, plan_row
+from tokenlens.audit import audit
+from tokenlens.formats import plan_row
 
 def rows(n):
     "A quarter each of messages, alpaca, prompt/completion and `### Response:` text rows, from real docstring pairs."
@@ -25,7 +26,7 @@ if __name__ == '__main__':
     a = ap.parse_args()
     tok = load_tokenizer('smollm2')
     data = rows(a.rows)
-    texts = [plan_row(tok, r).text for r in data]
+    texts = [plan_row(tok, r).plan.text for r in data]
     print(f"{len(data)} rows, {sum(map(len, texts))/len(texts):.0f} chars each; torch threads {torch.get_num_threads()}, "
           f"TOKENIZERS_PARALLELISM={os.environ['TOKENIZERS_PARALLELISM']}, {os.cpu_count()} CPUs")
     audit(data[:50], tok)   # warm: bytes table, prefix index, compiled chat template

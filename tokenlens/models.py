@@ -4,16 +4,17 @@
 
 # %% ../nbs/01_models.ipynb #09dee59d
 from __future__ import annotations
-import difflib, importlib.metadata, importlib.resources, importlib.util, json, os, re, shutil, socket, tempfile
-import threading, urllib.request
+import difflib, hashlib, importlib.metadata, importlib.resources, importlib.util, json, os, re, shutil, socket
+import tempfile, threading, time, urllib.request, warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 from .core import needs_torch
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'TOKENIZER_BUILD', 'cache_dir', 'cached_dir', 'EmbeddedMissing', 'embedded_path', 'bundled_template',
-           'gguf_metadata', 'byte_level_tokenizer', 'NotLoadable', 'hub_offline', 'hub_endpoint', 'hub_unreachable',
-           'load_tokenizer', 'load_model']
+__all__ = ['EMBEDDED', 'MANIFEST', 'FULL_HASH_BELOW', 'STALE_AFTER', 'TOKENIZER_BUILD', 'cache_dir', 'verify_entry',
+           'CacheDamaged', 'cached_dir', 'EmbeddedMissing', 'embedded_path', 'bundled_template', 'gguf_metadata',
+           'byte_level_tokenizer', 'NotLoadable', 'hub_offline', 'hub_endpoint', 'hub_unreachable', 'load_tokenizer',
+           'load_model']
 
 # %% ../nbs/01_models.ipynb #8c896ab3
 EMBEDDED = {
@@ -35,17 +36,134 @@ def cache_dir()->Path:
     base = os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache'
     return Path(base).expanduser()/'tokenlens'
 
+# %% ../nbs/01_models.ipynb #469bb7f9
+MANIFEST = '.tokenlens-manifest.json'
+FULL_HASH_BELOW = 64 * 2**20   # bytes: smaller files are hashed whole on every use, bigger ones when their mtime moved
+_ENDS = 2**20                  # bytes at each end of a big file hashed on every use
+
+def _sha256(path, ends:int=None)->str:
+    "sha256 of a file: all of it, or its first and last `ends` bytes."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        if ends:
+            h.update(f.read(ends))
+            f.seek(max(f.seek(0, os.SEEK_END) - ends, 0))
+            h.update(f.read(ends))
+        else:
+            while chunk := f.read(2**20): h.update(chunk)
+    return h.hexdigest()
+
+def _entry_files(d:Path)->dict:
+    "Files in cache folder `d` (any depth) by relative path, the manifest left out."
+    found = {p.relative_to(d).as_posix(): p for p in d.rglob('*') if p.is_file()}
+    found.pop(MANIFEST, None)
+    return found
+
+def _write_manifest(d:Path):
+    "Record every file in `d` in its manifest: size and sha256; a big file also its ends' hash and mtime."
+    files = {}
+    for k,p in sorted(_entry_files(d).items()):
+        st = p.stat()
+        files[k] = dict(size=st.st_size, sha256=_sha256(p))
+        if st.st_size >= FULL_HASH_BELOW: files[k].update(ends=_sha256(p, _ENDS), mtime_ns=st.st_mtime_ns)
+    (d/MANIFEST).write_text(json.dumps(dict(tokenlens_manifest=1, files=files), indent=1))
+
+def _problems(d, full):
+    "What is wrong with folder `d` by its manifest; raises when the manifest or a file cannot be read."
+    try: files = json.loads((d/MANIFEST).read_text())['files']
+    except FileNotFoundError: return [f"no {MANIFEST}: its build did not finish, or an older tokenlens made it"]
+    found = _entry_files(d)
+    out = [f"{k}: missing" for k in files if k not in found]
+    out += [f"{k}: not in the manifest" for k in found if k not in files]
+    for k,e in files.items():
+        if k not in found: continue
+        p, st = found[k], found[k].stat()
+        big = 'ends' in e
+        if st.st_size != e['size']: out.append(f"{k}: {st.st_size:,} bytes, the manifest says {e['size']:,}")
+        elif big and _sha256(p, _ENDS) != e['ends']: out.append(f"{k}: its first or last MiB differs from the manifest")
+        elif (full or not big or st.st_mtime_ns != e['mtime_ns']) and _sha256(p) != e['sha256']:
+            out.append(f"{k}: its sha256 differs from the manifest's")
+    return out
+
+def verify_entry(d,                # A cache folder made by `cached_dir`
+                 full:bool=False,  # Hash big files whole even when their mtime is the one recorded
+                )->list:
+    "What is wrong with cache folder `d` by its manifest, one line per problem; `[]` when nothing is."
+    d = Path(d)
+    if not d.is_dir(): return [f"{d} is not a folder"]
+    try: return _problems(d, full)
+    except OSError as e: return [f"unreadable: {e}"]
+    except (ValueError, KeyError, TypeError, AttributeError) as e: return [f"{MANIFEST} is malformed: {e!r}"]
+
 # %% ../nbs/01_models.ipynb #da0d146b
+STALE_AFTER = 3600   # seconds without a write after which a leftover temporary build folder is removed
+
+class CacheDamaged(OSError):
+    "A damaged cache entry that could not be rebuilt or replaced."
+
+def _remove_stale(final:Path):
+    "Remove temporary folders beside `final` (`.{name}.XXXXXXXX`) that nothing has written to for `STALE_AFTER` s."
+    pat = re.compile(re.escape(f'.{final.name}.') + r'[a-z0-9_]{8}')
+    for d in final.parent.iterdir():
+        if not pat.fullmatch(d.name) or not d.is_dir(): continue
+        try: newest = max(p.lstat().st_mtime for p in [d, *d.rglob('*')])
+        except OSError: continue   # its builder finished or removed it meanwhile
+        if time.time() - newest > STALE_AFTER: shutil.rmtree(d, ignore_errors=True)
+
+def _umask(d:Path)->int:
+    "The process's umask, read by creating a file in `d` (`os.umask` would change it for every thread meanwhile)."
+    probe = d/'.umask-probe'
+    os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o777))
+    try: return 0o777 & ~probe.stat().st_mode
+    finally: probe.unlink()
+
+def _share(d:Path):
+    "Open folder `d` and everything in it to group and others as far as the umask allows."
+    mask = _umask(d)
+    for p in [*d.rglob('*'), d]:
+        if not p.is_symlink(): os.chmod(p, (0o777 if p.is_dir() or p.stat().st_mode & 0o100 else 0o666) & ~mask)
+
+def _build_into(final:Path, build)->Path:
+    "A new temporary folder beside `final`, filled by `build`, opened to the umask, its manifest written last."
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{final.name}.', dir=final.parent))
+    try:
+        build(tmp)
+        _share(tmp)
+        _write_manifest(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+def _set_aside(final:Path):
+    "Move `final` into a temporary folder (so a crash leaves it to `_remove_stale`), then delete it."
+    aside = Path(tempfile.mkdtemp(prefix=f'.{final.name}.', dir=final.parent))
+    try: os.rename(final, aside/'damaged')
+    except FileNotFoundError: pass   # another process moved it first
+    finally: shutil.rmtree(aside, ignore_errors=True)
+
 def cached_dir(name:str,   # Entry name inside `cache_dir()`
                build,      # Called with an empty folder to fill
               )->Path:
-    "The cache folder `name`, built atomically by `build(tmp)` if it is not there yet."
+    "The cache folder `name`, checked against its manifest; built atomically by `build(tmp)` if missing or damaged."
     final = cache_dir()/name
-    if final.is_dir(): return final
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{name}.', dir=final.parent))
+    _remove_stale(final)
+    why = verify_entry(final) if final.exists() else None
+    if why == []: return final
+    if why: warnings.warn(f"Rebuilding the damaged cache entry {final}: " + '; '.join(why[:3]), stacklevel=2)
+    try: tmp = _build_into(final, build)
+    except Exception as e:
+        if why is None: raise
+        raise CacheDamaged(f"The cache entry {final} is damaged ({why[0]}) and rebuilding it failed: "
+                           f"{type(e).__name__}: {e}. Delete it (rm -rf '{final}') and try again.") from e
     try:
-        build(tmp)
+        if why:
+            if not verify_entry(final): return final   # another process replaced it meanwhile
+            try: _set_aside(final)
+            except OSError as e:
+                raise CacheDamaged(f"The cache entry {final} is damaged ({why[0]}) and could not be moved aside to be "
+                                   f"replaced: {e}. Delete it (rm -rf '{final}') and try again.") from e
         try: os.rename(tmp, final)
         except OSError:
             if not final.is_dir(): raise
