@@ -30,7 +30,7 @@ KINDS = {
     'truncated':        "longer than max_length: the tokens past it, trained ones included, are dropped",
     'straddle':         "a token covers prompt and response characters, so its label is wrong either way (masked here)",
     'drift':            "training gave the prompt other ids than serving will: the model answers a prompt it never saw",
-    'boundary_bias':    "the prompt ends in a token that a longer token extends into the reply: at serving time that token cannot be used",
+    'boundary_bias':    "the prompt's last token and the reply's first characters could form a longer token; the ids agree here (a mismatch is drift)",
     'special_text':     "the text the user wrote contains a special token's text, which the tokenizer turns into the control token",
     'template':         "the template left out, rewrote or could not place text to be trained, or wrote no end-of-turn text after it",
     'missing_bytes':    "the text has characters the vocabulary cannot spell: the tokenizer drops them and the model never sees them",
