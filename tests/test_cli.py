@@ -123,3 +123,15 @@ def test_chat_template_problems_stop_the_run_first(tmp_path):
     bad = write(tmp_path/'bad.jinja', b"{% for m in messages %}{{ m['content'] }")
     r = run('audit', str(f), '--quiet', '--chat-template', str(bad))
     assert r.returncode == 2 and '--chat-template is not a valid Jinja template' in r.stderr, r.stderr
+
+def test_machine_readable_output():
+    "--output json: one JSON object per line, rows with findings then a summary; --output sarif: one SARIF 2.1.0 log."
+    r = run('audit', '--quiet', '--output', 'json')
+    recs = [json.loads(l) for l in r.stdout.splitlines()]
+    assert r.returncode == 1 and recs[-1]['type'] == 'summary' and recs[-1]['exit_code'] == 1, r.stdout[-500:]
+    assert {x['type'] for x in recs[:-1]} == {'row'} and recs[-1]['rows'] == 23
+    r = run('audit', '--quiet', '--output', 'sarif', '--fail-on', 'warning')
+    log = json.loads(r.stdout)
+    assert r.returncode == 1 and log['version'] == '2.1.0'
+    assert {x['level'] for x in log['runs'][0]['results']} == {'error', 'warning', 'note'}
+    assert run('audit', '--quiet', '--output', 'xml').returncode == 2

@@ -19,8 +19,8 @@ from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 
 # %% auto #0
-__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'COMMANDS', 'BadRow',
-           'check_rows', 'InputError', 'check_input', 'read_rows', 'AuditReport', 'audit', 'run_problem',
+__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'COMMANDS',
+           'BadRow', 'check_rows', 'InputError', 'check_input', 'read_rows', 'AuditReport', 'audit', 'run_problem',
            'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
@@ -382,6 +382,41 @@ def summary(self:AuditReport, n:int=10)->str:
 @patch
 def __repr__(self:AuditReport): return self.summary()
 
+# %% ../nbs/06_audit.ipynb #084eae4e
+SARIF_LEVEL = dict(error='error', warning='warning', info='note')
+
+def _line(where:str):
+    "The file line of a row, when it came from one."
+    return int(where.split()[1]) if where.startswith('line ') else None
+
+@patch
+def records(self:AuditReport)->list:
+    "One dict per row with findings, then a summary dict: what `--output json` writes as JSON Lines."
+    out = [dict(type='row', row=r['index'], line=_line(self.rows.where[r['index']]), format=r['format'],
+                findings=[dict(kind=k, severity=SEVERITY[k], message=m) for k,m in r['findings']])
+           for r in self.results if r['findings']]
+    sev = Counter(SEVERITY[k] for r in self.results for k,_ in r['findings'])
+    return out + [dict(type='summary', dataset=self.rows.name, rows=len(self), tokenizer=_tok_name(self.tok),
+                       max_length=self.options.get('max_length'), counts={k: self.counts[k] for k in KINDS if self.counts[k]},
+                       severities={s: sev[s] for s in SEVERITIES}, clean=len(self) - len(self.flagged),
+                       fail_on=self.fail_on, exit_code=self.exit_code)]
+
+@patch
+def to_sarif(self:AuditReport, uri:str=None)->dict:
+    "The findings as a SARIF 2.1.0 log, each located at the dataset file (`uri`) and its line."
+    uri = uri or self.rows.name
+    rules = [dict(id=k, shortDescription=dict(text=KINDS[k]), help=dict(text=ADVICE[k]),
+                  defaultConfiguration=dict(level=SARIF_LEVEL[SEVERITY[k]])) for k in KINDS]
+    def result(r, k, m):
+        loc = dict(artifactLocation=dict(uri=uri))
+        if (n := _line(self.rows.where[r['index']])) is not None: loc['region'] = dict(startLine=n)
+        return dict(ruleId=k, ruleIndex=list(KINDS).index(k), level=SARIF_LEVEL[SEVERITY[k]], message=dict(text=m),
+                    locations=[dict(physicalLocation=loc)], properties=dict(row=r['index'], format=r['format']))
+    driver = dict(name='tokenlens', version=tokenlens.__version__, informationUri='https://tokenlens.github.io/tokenlens',
+                  rules=rules)
+    return {'$schema': 'https://json.schemastore.org/sarif-2.1.0.json', 'version': '2.1.0',
+            'runs': [dict(tool=dict(driver=driver), results=[result(r, k, m) for r in self.results for k,m in r['findings']])]}
+
 # %% ../nbs/06_audit.ipynb #0fc3241d
 @patch
 def example(self:AuditReport, i:int)->list:
@@ -493,6 +528,7 @@ def tokenlens_audit(
     select:str=None,                # Report only these kinds of finding (comma-separated)
     ignore:str=None,                # Do not report these kinds of finding (comma-separated)
     fail_on:str='error',            # Exit 1 for findings of this severity or worse: error, warning or info
+    output:str='text',              # text (the summary), json (JSON Lines: a line per row with findings, then a summary) or sarif
 )->int:
     "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings (at --fail-on), 2 the run cannot proceed."
     from tokenlens.models import load_tokenizer
@@ -500,6 +536,7 @@ def tokenlens_audit(
     if num_proc < 1 or (limit is not None and limit < 1) or (max_length is not None and max_length < 1):
         return _fail("--num-proc, --limit and --max-length must be positive")
     if fail_on not in SEVERITIES: return _fail(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    if output not in ('text', 'json', 'sarif'): return _fail(f"--output must be text, json or sarif, not {output!r}")
     try:
         for name,kinds in (('select', select), ('ignore', ignore)):
             if kinds: _kinds(kinds, name)
@@ -519,7 +556,9 @@ def tokenlens_audit(
     try: res = audit(rows, tok, format, response_template, instruction_template, template, max_length, num_proc, limit,
                      progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on)
     except ValueError as e: return _fail(str(e))   # a problem of the whole run, found before any row is checked
-    _out(res.summary(top))
+    if output == 'json': _out('\n'.join(json.dumps(r, ensure_ascii=False) for r in res.records()))
+    elif output == 'sarif': _out(json.dumps(res.to_sarif(str(file)), indent=1, ensure_ascii=False))
+    else: _out(res.summary(top))
     if report: _out(f"report: {res.save(report)}")
     return res.exit_code
 
