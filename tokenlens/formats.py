@@ -156,7 +156,7 @@ def _cut(tail:str, T:str)->str:
     "`tail` if it is all of `T`, else up to its last whitespace, never half a marker like `<|`."
     return tail if tail == T else tail[:max(tail.rfind(w) for w in ' \n\t') + 1]
 
-def _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, notes):
+def _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, notes, eot_for=None):
     "Each message's rendered tool calls and end-of-turn text, as ranges of `R`."
     def to_r(mpos):
         for m0,r0,L in pieces:
@@ -183,8 +183,10 @@ def _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, 
             continue
         tool[k] = (r0, r0 + len(M) - n - p)
     last, ends = {slots[i].msg: (mpos, i) for mpos,i in order if spans[i] is not None}, {}
-    for k,(mpos,i) in last.items():          # the end of a turn: after its last string, what it shares with the turn ending there
+    for k,(mpos,i) in sorted(last.items(), reverse=True):   # the end of each wanted turn; the final message first (no probe)
+        if eot_for is not None and k not in eot_for: continue
         role = messages[k]['role']
+        if k == len(messages) - 1 and not messages[k].get('tool_calls'): ends.setdefault(role, M[mpos + len(marks[i]):])
         if role not in ends:                 # what the template writes after a message of this role that ends the conversation
             P = probe(markers[:k] + [{**markers[k], 'tool_calls': None}])
             ends[role] = P[P.index(marks[i]) + len(marks[i]):] if P and marks[i] in P else None
@@ -215,6 +217,7 @@ def _where(s:Slot)->str:
 def layout_chat(tok,                    # The tokenizer
                 messages:list,          # The conversation, checked by `check_messages`
                 chat_template:str=None, # Template to use instead of the tokenizer's
+                eot_for=None,           # Indices of the messages whose end of turn is wanted (default: all)
                 **template_kwargs,      # Passed to `apply_chat_template` (`tools=`, ...)
                )->Layout:
     "Where the chat template writes each string of `messages`, their tool calls and their end-of-turn text."
@@ -264,7 +267,7 @@ def layout_chat(tok,                    # The tokenizer
         r = end
     else:
         if R[r:] == M[m:]: pieces.append((m, r, len(R) - r))
-    tool, eot = _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, notes)
+    tool, eot = _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, notes, eot_for)
     return Layout(R, slots, spans, tool, eot, notes)
 
 # %% ../nbs/01a_formats.ipynb #c5a88859
@@ -317,7 +320,7 @@ def chat_plan(tok,                           # The tokenizer
     if train_on_eos not in EOS_POLICIES: raise ValueError(f"train_on_eos must be one of {EOS_POLICIES}, not {train_on_eos!r}")
     msgs = check_messages(messages, role_map=role_map)
     trained = _which(msgs, roles_to_train, train_messages, train_on_inputs)
-    lay = layout_chat(tok, msgs, chat_template, **template_kwargs)
+    lay = layout_chat(tok, msgs, chat_template, None if train_on_eos == 'all' else trained, **template_kwargs)
     ranges, notes, wrote = [], [], set()   # wrote: messages with some text trained
     for s,span in zip(lay.slots, lay.spans):
         on = s.train if s.train is not None and s.part is not None else s.msg in trained
