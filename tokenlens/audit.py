@@ -437,8 +437,16 @@ def example(self:AuditReport, i:int)->list:
 
 @patch
 def examples(self:AuditReport, n:int=10)->list:
-    "The `Masked` labels of the `n` worst readable rows, for `TokenViewer`."
-    return [ex[0] for r in self.worst(n) if (ex := self.example(r['index']))]
+    "The `Masked` labels of the `n` worst readable rows, for `TokenViewer`, each knowing its `row`, `where` and `findings`."
+    out = []
+    for r in self.worst(len(self.flagged)):
+        if len(out) == n: break
+        if ex := self.example(r['index']):
+            m = ex[0]
+            m.row, m.where, m.findings = r['index'], self.rows.where[r['index']], r['findings']
+            m.score = sum(WEIGHTS[k] * 10**(2 - SEVERITIES.index(SEVERITY[k])) for k in dict.fromkeys(k for k,_ in r['findings']))
+            out.append(m)
+    return out
 
 # %% ../nbs/06_audit.ipynb #17136a58
 _CSS = ("body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}"
@@ -446,34 +454,57 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;colo
         "section.tl-audit-row{border-top:1px solid #ddd;margin-top:14px;padding-top:6px}")
 
 @patch
-def _repr_html_(self:AuditReport, n:int=8):
+def _row_html(self:AuditReport, r, finding=None, draw=True)->str:
+    "One row: where it is, its findings (one of them first), and its drawings, each with a caption."
+    e = html.escape
+    items = ''.join(f"<li><code>{e(k)}</code> ({SEVERITY.get(k, '?')}): {e(d)}</li>" for k,d in r['findings'])
+    views = ''
+    if draw:
+        for o_ in self.example(r['index']):
+            cap = {'Masked': 'training ids and their labels', 'DriftReport': 'training ids against the ids serving sends',
+                   'BoundaryBias': 'the prompt as served, and its last token'}.get(type(o_).__name__, '')
+            views += (f"<figure style='margin:6px 0'><figcaption style='font-size:12px;color:#555'>{e(cap)}</figcaption>"
+                      f"{render(o_, legend=False)}</figure>")
+    return (f"<section class='tl-audit-row'><b>row {e(str(r['index']))}</b> ({e(self.rows.where[r['index']])}, "
+            f"{e(r['format'] or 'unreadable')})<ul>{items}</ul>{views}</section>")
+
+@patch
+def _repr_html_(self:AuditReport, n:int=3):
+    "The summary, a table of kinds with severity and advice, the legend once, then each kind's first `n` rows drawn."
     e = html.escape
     o = self.options
     share = f"{self.trained/self.tokens:.1%}" if self.tokens else '-'
     head = (f"<p><b>{len(self)}</b> rows of <code>{e(self.rows.name)}</code> · tokenizer <code>{e(_tok_name(self.tok))}</code>"
-            + (f" · max_length {e(str(o['max_length']))}" if o.get('max_length') else '')
-            + f" · {self.tokens:,} tokens, {share} trained · formats: " + e(', '.join(f"{k} {v}" for k,v in self.formats.most_common())) + "</p>")
-    kinds = ''.join(f"<tr><td><code>{k}</code></td><td>{self.counts[k]}</td><td>{e(KINDS[k])}</td></tr>" for k in KINDS if self.counts[k])
-    kinds += f"<tr><td>clean</td><td>{len(self) - len(self.flagged)}</td><td>rows with no finding</td></tr>"
-    table = f"<table class='tl-audit'><tr><th>finding</th><th>rows</th><th>meaning</th></tr>{kinds}</table>"
-    parts = []
-    for r in self.worst(n):
-        items = ''.join(f"<li><code>{e(k)}</code>: {e(d)}</li>" for k,d in r['findings'])
-        views = ''.join(f"<div style='margin:6px 0'>{render(o_)}</div>" for o_ in self.example(r['index']))
-        parts.append(f"<section class='tl-audit-row'><b>row {e(str(r['index']))}</b> ({e(self.rows.where[r['index']])}, {e(r['format'] or 'unreadable')})"
-                     f"<ul>{items}</ul>{views}</section>")
-    worst = f"<h3>Worst rows</h3>{''.join(parts)}" if parts else "<p>No findings: every row is clean.</p>"
-    return f"<div class='tl-audit-report'>{head}{table}{legend_html()}{worst}</div>"
+            + (f" · max_length {e(str(o['max_length']))}" if o.get('max_length') else ' · truncation not checked')
+            + f" · {self.tokens:,} tokens, {share} trained · formats: " + e(', '.join(f"{k} {v}" for k,v in self.formats.most_common()))
+            + f" · exit status {self.exit_code} (fail on {self.fail_on})</p>")
+    present = sorted((k for k in KINDS if self.counts[k]), key=lambda k: (SEVERITIES.index(SEVERITY[k]), -WEIGHTS[k]))
+    kinds = ''.join(f"<tr><td><a href='#tl-{k}'><code>{k}</code></a></td><td>{SEVERITY[k]}</td><td>{self.counts[k]}</td>"
+                    f"<td>{e(KINDS[k])}</td><td>{e(ADVICE[k])}</td></tr>" for k in present)
+    kinds += f"<tr><td>clean</td><td></td><td>{len(self) - len(self.flagged)}</td><td>rows with no finding</td><td></td></tr>"
+    table = (f"<table class='tl-audit'><tr><th>finding</th><th>severity</th><th>rows</th><th>meaning</th><th>what to do</th></tr>"
+             f"{kinds}</table>")
+    groups = []
+    for k in present:
+        rows = [r for r in self.results if any(kk == k for kk,_ in r['findings'])]
+        shown = ''.join(self._row_html(r, k) for r in rows[:n])
+        rest = ''.join(f"<li>row {e(str(r['index']))} ({e(self.rows.where[r['index']])}): "
+                       f"{e(next(d for kk,d in r['findings'] if kk == k))}</li>" for r in rows[n:])
+        more = f"<details><summary>{len(rows) - n} more rows</summary><ul>{rest}</ul></details>" if rest else ''
+        groups.append(f"<section class='tl-audit-kind' id='tl-{k}'><h3><code>{k}</code> · {SEVERITY[k]} · "
+                      f"{_plural(len(rows), 'row')}</h3><p>{e(ADVICE[k])}</p>{shown}{more}</section>")
+    body = ''.join(groups) if groups else "<p>No findings: every row is clean.</p>"
+    return f"<div class='tl-audit-report'>{head}{table}{legend_html()}{body}</div>"
 
 @patch
-def to_html(self:AuditReport, n:int=20)->str:
-    "A standalone HTML page: summary, counts per kind, and the `n` worst rows drawn."
+def to_html(self:AuditReport, n:int=3)->str:
+    "A standalone HTML page: summary, kinds with advice, and each kind's first `n` rows drawn."
     title = f"tokenlens audit: {html.escape(self.rows.name)}"
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title><style>{_CSS}</style></head>"
             f"<body><h1>{title}</h1>{self._repr_html_(n)}</body></html>")
 
 @patch
-def save(self:AuditReport, path, n:int=20)->Path:
+def save(self:AuditReport, path, n:int=3)->Path:
     "Write `to_html(n)` to `path`."
     path = Path(path); path.write_text(self.to_html(n), encoding='utf-8'); return path
 

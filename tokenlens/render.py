@@ -97,12 +97,13 @@ def render_html(t:Tokenized,        # What to draw
                 title:str=None,     # Header line; default: token and character counts
                 max_tokens:int=300, # Groups drawn before "show more"
                 more:int=2000,      # Further groups inside "show more"; beyond that they are counted, not drawn
+                legend:bool=True,   # Draw the legend (a page with many views draws it once)
                )->str:
     "Self-contained HTML for `t` with `layers` in the tokenlens visual language."
     layers = _check_layers(layers or {}, len(t))
     head = html.escape(str(title or f"{len(t)} tokens, {len(t.text)} characters"))
     out = ["<div class='tl-view' style='font-size:13px;line-height:1.5;max-width:100%'>",
-           f"<div class='tl-head' style='font-weight:600;margin-bottom:2px'>{head}</div>", legend_html()]
+           f"<div class='tl-head' style='font-weight:600;margin-bottom:2px'>{head}</div>"] + [legend_html()] * legend
     if not len(t): out.append("<div class='tl-empty' style='color:#777;font-style:italic'>no tokens</div>")
     groups = grapheme_groups(t) if len(t) else []
     shown, rest = groups[:max_tokens], groups[max_tokens:max_tokens+more]

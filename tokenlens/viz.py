@@ -4,6 +4,7 @@
 
 # %% ../nbs/05_viz.ipynb #80406691
 from __future__ import annotations
+import html
 import ipywidgets as widgets
 from fastcore.basics import patch
 from .render import render, views_of
@@ -15,7 +16,8 @@ __all__ = ['LAYERS', 'problem_score', 'TokenViewer']
 LAYERS = ('label', 'bias', 'drift')
 
 def problem_score(obj)->int:
-    "How much attention a result deserves: drift, nothing trained, straddles, warnings, a biased ending."
+    "How much attention a result deserves: its own `score` (the audit's), else drift, nothing trained, straddles, warnings."
+    if isinstance(getattr(obj, 'score', None), (int, float)): return obj.score
     score = 0
     if getattr(obj, 'equal', True) is False: score += 100
     if getattr(obj, 'trainable', 1) == 0: score += 100
@@ -64,8 +66,12 @@ class TokenViewer(widgets.VBox):
         "Redraw the current example with the layers that are switched on."
         hide = tuple(l for l,t in self.toggles.items() if not t.value)
         k = self.order[self.pos]
+        item = self.items[k]
+        kinds = ', '.join(dict.fromkeys(f[0] for f in getattr(item, 'findings', None) or []))
         self.where.value = (f"<span class='tl-where' style='margin:0 8px'>example <b>{self.pos+1}</b> of {len(self.items)}"
-                            f" (row {k}, score {problem_score(self.items[k])})</span>")
+                            f" (row {html.escape(str(getattr(item, 'row', k)))}"
+                            + (f", {html.escape(str(item.where))}" if getattr(item, 'where', None) else '')
+                            + (f": {html.escape(kinds)}" if kinds else f", score {problem_score(item)}") + ")</span>")
         self.view.value = render(self.current, hide=hide, side_by_side=self.side_by_side, max_tokens=self.max_tokens)
         self.prev.disabled, self.next.disabled = self.pos == 0, self.pos == len(self.items) - 1
 
