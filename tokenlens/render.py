@@ -47,6 +47,7 @@ def _chip_style(state, special, tid, group_size):
     s = _chip + f"background:{bg};border:1px {'dashed' if group_size > 1 else 'solid'} #999;"
     if state.get('bias'): s += f"border-bottom:3px solid {COLORS['bias']};"
     if state.get('drift'): s += f"outline:2px solid {COLORS['drift']};outline-offset:-1px;"
+    if special and state.get('label') == 'trained': s += "box-shadow:inset 0 -4px 0 #2e9e44;"   # a trained special token (an EOS)
     return s
 
 def _css_name(v)->str:
