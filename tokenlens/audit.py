@@ -454,7 +454,7 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;colo
         "section.tl-audit-row{border-top:1px solid #ddd;margin-top:14px;padding-top:6px}")
 
 @patch
-def _row_html(self:AuditReport, r, finding=None, draw=True)->str:
+def _row_html(self:AuditReport, r, finding=None, draw=True, max_tokens:int=160)->str:
     "One row: where it is, its findings (one of them first), and its drawings, each with a caption."
     e = html.escape
     items = ''.join(f"<li><code>{e(k)}</code> ({SEVERITY.get(k, '?')}): {e(d)}</li>" for k,d in r['findings'])
@@ -464,12 +464,12 @@ def _row_html(self:AuditReport, r, finding=None, draw=True)->str:
             cap = {'Masked': 'training ids and their labels', 'DriftReport': 'training ids against the ids serving sends',
                    'BoundaryBias': 'the prompt as served, and its last token'}.get(type(o_).__name__, '')
             views += (f"<figure style='margin:6px 0'><figcaption style='font-size:12px;color:#555'>{e(cap)}</figcaption>"
-                      f"{render(o_, legend=False)}</figure>")
+                      f"{render(o_, legend=False, max_tokens=max_tokens, more=0)}</figure>")
     return (f"<section class='tl-audit-row'><b>row {e(str(r['index']))}</b> ({e(self.rows.where[r['index']])}, "
             f"{e(r['format'] or 'unreadable')})<ul>{items}</ul>{views}</section>")
 
 @patch
-def _repr_html_(self:AuditReport, n:int=3):
+def _repr_html_(self:AuditReport, n:int=1, max_tokens:int=24):
     "The summary, a table of kinds with severity and advice, the legend once, then each kind's first `n` rows drawn."
     e = html.escape
     o = self.options
@@ -487,7 +487,7 @@ def _repr_html_(self:AuditReport, n:int=3):
     groups = []
     for k in present:
         rows = [r for r in self.results if any(kk == k for kk,_ in r['findings'])]
-        shown = ''.join(self._row_html(r, k) for r in rows[:n])
+        shown = ''.join(self._row_html(r, k, max_tokens=max_tokens) for r in rows[:n])
         rest = ''.join(f"<li>row {e(str(r['index']))} ({e(self.rows.where[r['index']])}): "
                        f"{e(next(d for kk,d in r['findings'] if kk == k))}</li>" for r in rows[n:])
         more = f"<details><summary>{len(rows) - n} more rows</summary><ul>{rest}</ul></details>" if rest else ''
@@ -501,7 +501,7 @@ def to_html(self:AuditReport, n:int=3)->str:
     "A standalone HTML page: summary, kinds with advice, and each kind's first `n` rows drawn."
     title = f"tokenlens audit: {html.escape(self.rows.name)}"
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title><style>{_CSS}</style></head>"
-            f"<body><h1>{title}</h1>{self._repr_html_(n)}</body></html>")
+            f"<body><h1>{title}</h1>{self._repr_html_(n, max_tokens=160)}</body></html>")
 
 @patch
 def save(self:AuditReport, path, n:int=3)->Path:
