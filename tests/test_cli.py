@@ -92,6 +92,7 @@ HOSTILE = {   # name: (file bytes, extra args, exit status, text expected on std
                      [], 1, 'bad_row'),
 }
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', HOSTILE)
 def test_hostile_files(tmp_path, name):
     data, args, status, message = HOSTILE[name]
