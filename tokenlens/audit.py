@@ -638,7 +638,8 @@ def main(argv:list=None)->int:
     "The `tokenlens` console script: `tokenlens audit ...` or `tokenlens spans ...`."
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'):
-        _out(_usage()) if argv else print(_usage(), file=sys.stderr)
+        if argv: _out(_usage())
+        else: print(_usage(), file=sys.stderr)
         return 0 if argv else 2
     if argv[0] not in COMMANDS:
         print(f"tokenlens: unknown command {argv[0]!r}\n{_usage()}", file=sys.stderr)
