@@ -1,6 +1,5 @@
 "Imports every public module of an installed tokenlens without torch and runs each layer once (CI, fresh venv)."
 import importlib, importlib.util, sys
-from pathlib import Path
 import fastcore
 
 assert importlib.util.find_spec('torch') is None, 'this check is for an install without torch'

@@ -3,7 +3,7 @@ of the ids changed. Before, these ran difflib on the whole input (quadratic): 40
 300 s. Run: python bench/diffs.py"""
 import os, random, time
 os.environ.setdefault('OMP_NUM_THREADS', '1'); os.environ.setdefault('HF_HUB_OFFLINE', '1')
-import inspect, textwrap
+import inspect
 from tokenlens.models import load_tokenizer
 from tokenlens.drift import compare_ids, roundtrip
 

@@ -12,3 +12,19 @@ try:   # property tests draw the same examples on every run, so a CI result does
     settings.register_profile('tokenlens', derandomize=True, deadline=None)
     settings.load_profile('tokenlens')
 except ImportError: pass
+
+import importlib.util, shutil
+import pytest
+
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+
+@pytest.fixture(scope='session')
+def chromium_launch():
+    "Keyword arguments for Playwright's `chromium.launch`: Debian's Chromium, headless and cut off from the network."
+    for ok, why in ((importlib.util.find_spec('playwright') is not None, 'playwright is not installed (pip install playwright)'),
+                    (os.path.exists(CHROMIUM), 'chromium is not installed (apt-get install chromium)')):
+        if ok: continue
+        if os.environ.get('CI'): pytest.fail(why)   # .ci/run installs both: missing tooling there is a failure
+        pytest.skip(why)
+    return dict(executable_path=CHROMIUM, args=['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                                                '--disable-background-networking', '--disable-component-update', '--disable-sync'])

@@ -1,14 +1,11 @@
 """The TokenViewer widget in a real JupyterLab, driven by headless Chromium through Playwright.
 Needs Debian's chromium (installed by .ci/run) and the playwright package (dev extra; never `playwright install`)."""
-import importlib.util, json, os, shutil, socket, subprocess, sys, time, urllib.request
+import json, os, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('browser')]
 
-CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
-ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync']
 ARTIFACTS = Path(__file__).resolve().parent.parent/'test-artifacts'
 
 CELLS = ["import os; os.environ['HF_HUB_OFFLINE'] = '1'",
@@ -19,19 +16,11 @@ CELLS = ["import os; os.environ['HF_HUB_OFFLINE'] = '1'",
          "            mask_segments(smol, [{'text': 'only a prompt', 'label': False}])]\n"
          "TokenViewer(examples)"]
 
-def _require(ok, why):
-    "Missing browser tooling fails in CI (where .ci/run installs it) and skips elsewhere, saying why."
-    if ok: return
-    if os.environ.get('CI'): pytest.fail(why)
-    pytest.skip(why)
-
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 @pytest.fixture(scope='module')
-def lab(tmp_path_factory):
-    _require(importlib.util.find_spec('playwright') is not None, 'playwright is not installed (pip install playwright)')
-    _require(os.path.exists(CHROMIUM), 'chromium is not installed (apt-get install chromium)')
+def lab(tmp_path_factory, chromium_launch):
     root = tmp_path_factory.mktemp('lab')
     nb = {'cells': [{'cell_type': 'code', 'metadata': {}, 'execution_count': None, 'outputs': [], 'id': f'c{k}', 'source': c}
                     for k,c in enumerate(CELLS)],
@@ -56,10 +45,10 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired: proc.kill()
         log.close()
 
-def test_token_viewer_in_jupyterlab(lab):
+def test_token_viewer_in_jupyterlab(lab, chromium_launch):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium_launch)
         try:
             page = browser.new_page(viewport={'width': 1280, 'height': 900})
             page.goto(lab + '/lab/tree/viewer.ipynb?reset')
@@ -90,17 +79,15 @@ def test_token_viewer_in_jupyterlab(lab):
             page.locator('.tl-viewer').screenshot(path=str(ARTIFACTS/'token_viewer.png'))
         finally: browser.close()
 
-def test_audit_report_opens_offline(tmp_path):
+def test_audit_report_opens_offline(tmp_path, chromium_launch):
     "The HTML report from `tokenlens audit --report` draws in Chromium with no request beyond the file itself."
-    _require(importlib.util.find_spec('playwright') is not None, 'playwright is not installed (pip install playwright)')
-    _require(os.path.exists(CHROMIUM), 'chromium is not installed (apt-get install chromium)')
     from playwright.sync_api import sync_playwright
     out = tmp_path/'audit.html'
     r = subprocess.run(['tokenlens', 'audit', '--quiet', '--report', str(out)], capture_output=True, text=True,
                        env=dict(os.environ, HF_HUB_OFFLINE='1'), timeout=300)
     assert r.returncode == 1 and out.exists(), r.stderr
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium_launch)
         try:
             page = browser.new_page(viewport={'width': 1280, 'height': 900})
             requests = []

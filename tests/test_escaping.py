@@ -1,14 +1,11 @@
 """Every public HTML path escapes what it is given. Payloads go into each user-controllable string (text, layer values,
 titles, causes, notes, prompts, prefixes, row fields); the HTML is opened in headless Chromium with the network cut off,
 where nothing may run and the payload must read as text."""
-import importlib.util, os, re, shutil
+import re
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('browser')]
 
-CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
-ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync']
 IMG = '<img src=x onerror="window.__pwned=1">'
 SCRIPT = '\'"><script>window.__pwned=1</script>'
 P = f'{IMG} {SCRIPT}'                 # breaks out of text, double- and single-quoted attributes
@@ -25,19 +22,11 @@ PROBE = """() => ({
             .filter(n => n.startsWith('on')),
 })"""
 
-def _require(ok, why):
-    "Missing browser tooling fails in CI and skips elsewhere, saying why."
-    if ok: return
-    if os.environ.get('CI'): pytest.fail(why)
-    pytest.skip(why)
-
 @pytest.fixture(scope='module')
-def browser():
-    _require(importlib.util.find_spec('playwright') is not None, 'playwright is not installed (pip install playwright)')
-    _require(os.path.exists(CHROMIUM), 'chromium is not installed (apt-get install chromium)')
+def browser(chromium_launch):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(**chromium_launch)
         try: yield b
         finally: b.close()
 

@@ -1,7 +1,5 @@
 """Hostile text and hostile rows on both embedded tokenizers: nothing raises where a per-row result is promised, batched
 results equal per-row ones, spans spell what they cover (or say why not). Bounded to run in well under a minute."""
-import os
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from tokenlens.audit import check_rows
 from tokenlens.core import check_spans, tokenize

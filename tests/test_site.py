@@ -1,7 +1,7 @@
 """The docs site, built offline by `.ci/site.py` and read page by page in headless Chromium through Playwright.
 Every notebook under nbs/ must have a page; what each page must show is read from its notebook on disk, so a new
 notebook is covered without touching this file. Needs Debian's chromium and the playwright package (as test_browser.py)."""
-import ast, importlib.util, json, os, re, shutil, subprocess, sys
+import ast, json, os, re, subprocess, sys
 from pathlib import Path
 from urllib.parse import urlparse, unquote
 import pytest, yaml
@@ -10,16 +10,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('site')]   # one build o
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT/'nbs'
-CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
-ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync']
 NOTEBOOKS = sorted(p for p in NBS.rglob('*.ipynb') if not any(o.startswith(('.', '_')) for o in p.relative_to(NBS).parts))
-
-def _require(ok, why):
-    "Missing browser tooling fails in CI (where .ci/run installs it) and skips elsewhere, saying why."
-    if ok: return
-    if os.environ.get('CI'): pytest.fail(why)
-    pytest.skip(why)
 
 def page_of(nb:Path)->str:
     "The page a notebook becomes on the published site (nbdev's rule: `00a_render.ipynb` -> `render.html`)."
@@ -105,9 +96,7 @@ def md_code_blocks(cells):
 
 # ---------- the site and the browser, once per module ----------
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
-    _require(importlib.util.find_spec('playwright') is not None, 'playwright is not installed (pip install playwright)')
-    _require(os.path.exists(CHROMIUM), 'chromium is not installed (apt-get install chromium)')
+def site(tmp_path_factory, chromium_launch):
     out = tmp_path_factory.mktemp('site')/'site'
     r = subprocess.run([sys.executable, str(ROOT/'.ci'/'site.py'), '--out', str(out)], cwd=ROOT, capture_output=True, text=True,
                        env=dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1'), timeout=600)
@@ -115,10 +104,10 @@ def site(tmp_path_factory):
     return out
 
 @pytest.fixture(scope='module')
-def browser(site):
+def browser(site, chromium_launch):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(**chromium_launch)
         try: yield b
         finally: b.close()
 

@@ -253,7 +253,7 @@ def dropped(tokname, msgs):
     return tokname == 'smollm2' and any(b in smol_missing_bytes() for m in msgs for t in texts(m) for b in t.encode())
 
 def check_oracle(tokname, name, msgs):
-    tk, spec = tok(tokname), SPECS_ORACLE[name]
+    tk = tok(tokname)
     orig, twin = trl_template(name), trl_template(name + '_training')
     text = render(tk, msgs, orig)
     if name == 'qwen3':
