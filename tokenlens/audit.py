@@ -12,7 +12,7 @@ from fastcore.docments import docments
 import tokenlens
 from .core import Tokenized, bytes_table, check_size, encode_batch, show_bytes, spans_table, tokenize
 from .drift import prefix_drift
-from .formats import FORMATS, NO_TEMPLATE, NothingToTrain, json_kind, detect_format, plan_row
+from .formats import FORMATS, Info, NO_TEMPLATE, NothingToTrain, json_kind, detect_format, plan_row
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
@@ -77,9 +77,6 @@ class BadRow:
 
 def _msg(e)->str: return str(e.args[0]) if e.args else type(e).__name__
 
-# plan notes that are information, not a problem: content the template trimmed, text parts joined or images left out
-_INFO = re.compile(r"the template trimmed it|parts were joined|part: the template takes text only")
-
 def check_rows(tok,                 # The tokenizer
                rows:list,           # Rows (dicts, or `BadRow`s)
                start:int=0,         # Index of the first row, for results
@@ -117,7 +114,7 @@ def check_rows(tok,                 # The tokenizer
             f.append(('truncated', f"{n} tokens: max_length {max_length} drops {n - max_length}, {trainable - kept} of them trained"))
         if not kept: f.append(('nothing_to_train', f"all {trainable} trained tokens are past max_length {max_length}" if trainable
                                else p.plan.notes[-1] if p.plan.notes else "every label is -100: no text of this row is trained"))
-        f += [('template', n_) for n_ in p.plan.notes if not _INFO.search(n_) and (kept or n_ != p.plan.notes[-1])]
+        f += [('template', n_) for n_ in p.plan.notes if not isinstance(n_, Info) and (kept or n_ != p.plan.notes[-1])]
         if nstr: f.append(('straddle', f"{nstr} token{'s' if nstr > 1 else ''} cover{'' if nstr > 1 else 's'} prompt and response characters"))
         if k in serve_ids:
             s = serve_ids[k]

@@ -10,8 +10,8 @@ from os.path import commonprefix
 
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'Slot', 'Layout', 'Plan', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES', 'ALPACA',
-           'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'check_messages', 'check_chat_template', 'render_chat',
-           'layout_chat', 'NothingToTrain', 'chat_plan', 'segments_plan', 'prompt_completion_plan',
+           'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'check_messages', 'Info', 'check_chat_template',
+           'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan', 'segments_plan', 'prompt_completion_plan',
            'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'to_messages', 'unicode_error',
            'plan_row']
 
@@ -44,6 +44,10 @@ def check_messages(messages,               # A list of `{'role', 'content'}` dic
         out.append(m)
     return out
 
+# %% ../nbs/01a_formats.ipynb #2e56388d
+class Info(str):
+    "A planning note that is information, not a problem; it compares and prints as its text."
+
 # %% ../nbs/01a_formats.ipynb #d8f8c1d4
 NO_TEMPLATE = "the tokenizer has no chat template: pass chat_template= (on the command line, --chat-template FILE)"
 
@@ -64,7 +68,7 @@ def _flatten(messages:list)->tuple:
     for k,m in enumerate(messages):
         if isinstance(m.get('content'), list):
             skipped = [j for j,p in enumerate(m['content']) if p.get('type', 'text') != 'text']
-            notes += [f"messages[{k}].content[{j}] is a {m['content'][j].get('type')!r} part: the template takes text only, so it is left out"
+            notes += [Info(f"messages[{k}].content[{j}] is a {m['content'][j].get('type')!r} part: the template takes text only, so it is left out")
                       for j in skipped]
             m = {**m, 'content': ''.join(p.get('text') or '' for p in m['content'] if p.get('type', 'text') == 'text')}
         out.append(m)
@@ -229,7 +233,7 @@ def layout_chat(tok,                    # The tokenizer
         if not any(isinstance(m.get('content'), list) for m in messages): raise
         fm, notes = _flatten(messages)       # a template that takes strings only: join each message's text parts
         R, flat = render(fm), True
-        notes.append("the template takes string content only: text parts were joined into one string per message")
+        notes.append(Info("the template takes string content only: text parts were joined into one string per message"))
     slots = _slots(messages)
     tag = _tag([R] + [s.text for s in slots])
     marks = [f'{tag}x{i}{tag}' for i in range(len(slots))]
@@ -262,7 +266,8 @@ def layout_chat(tok,                    # The tokenizer
         if end is None:
             notes.append(f"{_where(slots[i])} cannot be located unambiguously in the rendered text")
             break
-        if how != 'exact': notes.append(f"{_where(slots[i])}: the template {how} it; the text it rendered is what is labelled")
+        if how != 'exact':   # trimmed whitespace is information; changed text is worth a look
+            notes.append((Info if how == 'trimmed' else str)(f"{_where(slots[i])}: the template {how} it; the text it rendered is what is labelled"))
         spans[i] = (r, end, how)
         r = end
     else:
