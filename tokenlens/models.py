@@ -8,7 +8,7 @@ import difflib, hashlib, importlib.metadata, importlib.resources, importlib.util
 import tempfile, threading, time, urllib.request, warnings
 from pathlib import Path
 from urllib.parse import urlsplit
-from .core import needs_torch
+from .core import byte_level_alphabet, needs_torch
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'MANIFEST', 'FULL_HASH_BELOW', 'STALE_AFTER', 'TOKENIZER_BUILD', 'cache_dir', 'verify_entry',
@@ -232,12 +232,6 @@ def gguf_metadata(path,                   # A GGUF file
     return {k[len(prefix):]: _gguf_value(f) for k,f in fields.items() if k.startswith(prefix)}
 
 # %% ../nbs/01_models.ipynb #bd58de9c
-def _byte_chars()->dict:
-    "GPT-2's printable stand-in for each byte: the byte-level alphabet."
-    keep = [*range(ord('!'), ord('~')+1), *range(ord('¡'), ord('¬')+1), *range(ord('®'), ord('ÿ')+1)]
-    extra = iter(range(256, 512))
-    return {b: chr(b) if b in keep else chr(next(extra)) for b in range(256)}
-
 _GPT2_SPLIT = {None, 'default', 'gpt-2', 'smollm'}  # `tokenizer.ggml.pre` values transformers splits with GPT-2's regex
 _SPECIAL_IDS = dict(bos_token='bos_token_id', eos_token='eos_token_id', unk_token='unknown_token_id',
                     pad_token='padding_token_id')
@@ -253,7 +247,7 @@ def byte_level_tokenizer(meta:dict, # `gguf_metadata(path)` of a byte-level BPE 
                          f"listed); this one is model {kind!r}, pre {pre!r}. transformers can load it, with torch "
                          "installed: AutoTokenizer.from_pretrained(folder, gguf_file=name)")
     toks, types = meta['ggml.tokens'], meta.get('ggml.token_type') or []
-    spell = _byte_chars()
+    spell = byte_level_alphabet()   # the same alphabet core reads vocabularies with
     alphabet = set(spell.values())
     vocab = {t if set(t) <= alphabet else ''.join(spell[b] for b in t.encode()): i for i,t in enumerate(toks)}
     merges = [tuple(m.split(' ')) for m in meta['ggml.merges']]
