@@ -103,6 +103,9 @@ def test_audit_report_opens_offline(tmp_path, chromium_launch):
             assert masked == 'rgb(222, 222, 222)', masked
             assert page.locator('.tl-audit-row').count() == 16     # up to three rows drawn per kind
             assert page.locator('.tl-legend').count() == 1           # the legend once
+            ringed = page.eval_on_selector_all('#tl-special_text .tl-focus', 'es => es.map(e => [e.innerText, getComputedStyle(e).borderTopColor])')
+            assert ringed and all(c == 'rgb(31, 111, 235)' for _,c in ringed), ringed   # the user's special-token text, ringed in blue
+            assert any('endoftext' in t or 'im_end' in t or 'im_start' in t for t,_ in ringed), ringed
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS/'audit_report.png'), full_page=False)
         finally: browser.close()

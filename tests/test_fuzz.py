@@ -64,4 +64,4 @@ def test_audit_checks_never_raise(rows, name):
     "Every row gets a result: findings, or none; never an exception."
     res = check_rows(TOKS[name], rows, max_length=64)
     assert [r['index'] for r in res] == list(range(len(rows)))
-    for r in res: assert all(isinstance(k, str) and isinstance(d, str) for k,d in r['findings'])
+    for r in res: assert all(isinstance(f.kind, str) and isinstance(f.message, str) for f in r['findings'])

@@ -5,12 +5,13 @@
 # %% ../nbs/06_audit.ipynb #ab72efa8
 from __future__ import annotations
 import argparse, html, inspect, json, multiprocessing, os, re, sys, time, typing, warnings
+import numpy as np
 from collections import Counter, namedtuple
 from pathlib import Path
 from fastcore.basics import patch
 from fastcore.docments import docments
 import tokenlens
-from .core import Tokenized, bytes_table, check_size, encode_batch, show_bytes, spans_table, tokenize
+from .core import Tokenized, bytes_table, check_size, encode_batch, encode_prefixes, show_bytes, spans_table, tokenize
 from .drift import prefix_drift
 from .formats import FORMATS, Info, NO_TEMPLATE, NothingToTrain, json_kind, detect_format, plan_row
 from .healing import boundary_bias, prefix_index
@@ -20,8 +21,8 @@ from .render import legend_html, render
 
 # %% auto #0
 __all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'COMMANDS',
-           'BadRow', 'check_rows', 'InputError', 'check_input', 'read_rows', 'AuditReport', 'audit', 'run_problem',
-           'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
+           'BadRow', 'Finding', 'check_rows', 'InputError', 'check_input', 'read_rows', 'AuditReport', 'audit',
+           'run_problem', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
 KINDS = {
@@ -75,7 +76,23 @@ class BadRow:
     def __init__(self, message:str): self.message = message
     def __repr__(self): return f"BadRow({self.message!r})"
 
+class Finding(namedtuple('Finding', 'kind message token span', defaults=(None, None))):
+    "A finding of `kind`, what is wrong, and where: a token index of the training ids and a `(start, end)` character span of the text training encodes (None for the whole row)."
+
 def _msg(e)->str: return str(e.args[0]) if e.args else type(e).__name__
+
+def _token_at(t:Tokenized, char:int)->int:
+    "The index of the token of `t` that covers character `char` (the last token past the end)."
+    return min(int(np.searchsorted(t.span_array[:, 1], char, side='right')), len(t) - 1)
+
+def _byte_char(tb:bytes, b:int)->int:
+    "The character index of byte `b` of the UTF-8 text `tb` (the character it falls in)."
+    return len(tb[:max(b, 0)].decode('utf-8', errors='ignore'))
+
+def _special_at(special, text:str, contents:list):
+    "The span in `text` of the first special-token text a user string holds, when that string is written verbatim."
+    for c in contents:
+        if (m := special.search(c)) and (p := text.find(c)) >= 0: return (p + m.start(), p + m.end())
 
 def check_rows(tok,                 # The tokenizer
                rows:list,           # Rows (dicts, or `BadRow`s)
@@ -83,52 +100,67 @@ def check_rows(tok,                 # The tokenizer
                max_length:int=None, # Report rows longer than this many tokens
                **plan_kwargs,       # Passed to `plan_row` (format, templates)
               )->list:
-    "One result dict per row: index, format, tokens, trained tokens and findings `[(kind, detail), ...]`."
+    "One result dict per row: index, format, tokens, trained tokens and its `Finding`s."
     out, plans = [], {}
     for k,row in enumerate(rows):
         r = dict(index=start+k, format=None, tokens=0, trained=0, findings=[])
         out.append(r)
-        if isinstance(row, BadRow): r['findings'].append(('bad_row', row.message)); continue
+        if isinstance(row, BadRow): r['findings'].append(Finding('bad_row', row.message)); continue
         try:
             r['format'] = detect_format(row) if plan_kwargs.get('format', 'auto') == 'auto' else plan_kwargs['format']
             plans[k] = plan_row(tok, row, **{**plan_kwargs, 'format': r['format']})   # detected once
-        except NothingToTrain as e: r['findings'].append(('nothing_to_train', _msg(e)))
-        except (KeyError, TypeError, ValueError) as e: r['findings'].append(('bad_row', _msg(e)))
+        except NothingToTrain as e: r['findings'].append(Finding('nothing_to_train', _msg(e)))
+        except (KeyError, TypeError, ValueError) as e: r['findings'].append(Finding('bad_row', _msg(e)))
     keys = list(plans)
     served = [k for k in keys if plans[k].serve]
-    ids = encode_batch(tok, [plans[k].plan.text for k in keys] + [plans[k].serve for k in served]) if keys else []
-    full, serve_ids = dict(zip(keys, ids)), dict(zip(served, ids[len(keys):]))
+    full = dict(zip(keys, encode_batch(tok, [plans[k].plan.text for k in keys]))) if keys else {}
+    serve_ids = dict(zip(served, encode_prefixes(tok, [plans[k].plan.text for k in served], [full[k] for k in served],
+                                                 [plans[k].serve for k in served])))
     labelled = label_plans(tok, {k: plans[k].plan for k in keys}, full, source='audit')
     table, idx, special = bytes_table(tok), prefix_index(tok), _special_pattern(tok)
     for k in keys:
         r, p, f = out[k], plans[k], out[k]['findings']
         text, v = p.plan.text, labelled[k]
         if isinstance(v, Exception):
-            f.append(('bad_row', _msg(v)))
+            f.append(Finding('bad_row', _msg(v)))
             continue
         labels, trainable, nstr = v.labels, v.trainable, v.straddles
         n = r['tokens'] = len(full[k])
         kept = trainable if max_length is None or n <= max_length else sum(l != MASK for l in labels[:max_length])
         r['trained'] = kept
+        t = Tokenized(text, full[k], tok) if nstr or (max_length is not None and n > max_length) else None
         if max_length is not None and n > max_length:
-            f.append(('truncated', f"{n} tokens: max_length {max_length} drops {n - max_length}, {trainable - kept} of them trained"))
-        if not kept: f.append(('nothing_to_train', f"all {trainable} trained tokens are past max_length {max_length}" if trainable
-                               else p.plan.notes[-1] if p.plan.notes else "every label is -100: no text of this row is trained"))
-        f += [('template', n_) for n_ in p.plan.notes if not isinstance(n_, Info) and (kept or n_ != p.plan.notes[-1])]
-        if nstr: f.append(('straddle', f"{nstr} token{'s' if nstr > 1 else ''} cover{'' if nstr > 1 else 's'} prompt and response characters"))
+            f.append(Finding('truncated', f"{n} tokens: max_length {max_length} drops {n - max_length}, {trainable - kept} of them trained",
+                             max_length, (t.spans[max_length][0], len(text))))
+        if not kept: f.append(Finding('nothing_to_train', f"all {trainable} trained tokens are past max_length {max_length}" if trainable
+                                      else p.plan.notes[-1] if p.plan.notes else "every label is -100: no text of this row is trained"))
+        f += [Finding('template', n_) for n_ in p.plan.notes if not isinstance(n_, Info) and (kept or n_ != p.plan.notes[-1])]
+        if nstr:
+            i = label_tokens(t, p.plan.ranges).straddles[0]
+            f.append(Finding('straddle', f"{nstr} token{'s' if nstr > 1 else ''} cover{'' if nstr > 1 else 's'} prompt and response characters",
+                             i, t.spans[i]))
         if k in serve_ids:
             s = serve_ids[k]
             if not (text.startswith(p.serve) and full[k][:len(s)] == s):
-                rep = prefix_drift(Tokenized(text, full[k], tok), Tokenized(p.serve, s, tok))
-                if not rep.equal: f.append(('drift', _drift_detail(rep)))
+                rep = prefix_drift(t or Tokenized(text, full[k], tok), Tokenized(p.serve, s, tok))
+                if not rep.equal:
+                    g, sp = rep.regions[0], rep.expected.spans
+                    f.append(Finding('drift', _drift_detail(rep), g.i0, (g.char, sp[g.i1-1][1] if g.i1 > g.i0 else g.char)))
             if text.startswith(p.serve) and (b := _boundary(table, idx, s, text[len(p.serve):].encode())):
-                f.append(('boundary_bias', f"the prompt ends in {show_bytes(table[b[0]])!r}; the reply makes it {show_bytes(table[b[1]])!r}"))
+                tb, end = text.encode(), len(p.serve.encode())
+                f.append(Finding('boundary_bias', f"the prompt ends in {show_bytes(table[b[0]])!r}; the reply makes it {show_bytes(table[b[1]])!r}",
+                                 None, (_byte_char(tb, end - len(table[b[0]])), _byte_char(tb, end - len(table[b[0]]) + len(table[b[1]])))))
         if lost := set(text.encode()) & table.missing_bytes:
             chars = sorted({c for c in text if set(c.encode()) & lost})
-            f.append(('missing_bytes', f"{', '.join(map(repr, chars[:5]))} cannot be spelled by the vocabulary: dropped from the ids"))
+            at = next(j for j,c in enumerate(text) if c in chars)
+            f.append(Finding('missing_bytes', f"{', '.join(map(repr, chars[:5]))} cannot be spelled by the vocabulary: dropped from the ids",
+                             None, (at, at + 1)))
         hits = sorted({m.group() for c in p.contents for m in special.finditer(c)}) if special else []
-        if hits: f.append(('special_text', f"the row's text contains {', '.join(map(repr, hits))}, encoded as control token(s) "
-                           f"{[tok.convert_tokens_to_ids(h) for h in hits]}"))
+        if hits: f.append(Finding('special_text', f"the row's text contains {', '.join(map(repr, hits))}, encoded as control token(s) "
+                                  f"{[tok.convert_tokens_to_ids(h) for h in hits]}", None, _special_at(special, text, p.contents)))
+        if any(x.token is None and x.span for x in f):   # findings placed by characters: the token there
+            t = t or Tokenized(text, full[k], tok)
+            f[:] = [x._replace(token=_token_at(t, x.span[0])) if x.token is None and x.span and len(t) else x for x in f]
     return out
 
 # %% ../nbs/06_audit.ipynb #26ec23fe
@@ -242,7 +274,7 @@ class AuditReport:
     def __init__(self, results:list, rows:Rows, tok, options:dict, seconds:float=0.0):
         self.results, self.rows, self.tok, self.options, self.seconds = results, rows, tok, options, seconds
         self.fail_on = options.get('fail_on', 'error')
-        self.counts = Counter(k for r in results for k in dict.fromkeys(kind for kind,_ in r['findings']))
+        self.counts = Counter(k for r in results for k in dict.fromkeys(f.kind for f in r['findings']))
         self.formats = Counter(r['format'] or 'unreadable' for r in results)
         self.tokens, self.trained = sum(r['tokens'] for r in results), sum(r['trained'] for r in results)
         self.flagged = [r for r in results if r['findings']]
@@ -254,15 +286,15 @@ class AuditReport:
     def exit_code(self)->int:
         "1 when a finding is at or above `fail_on` in severity, else 0."
         worst = SEVERITIES[:SEVERITIES.index(self.fail_on) + 1]
-        return int(any(SEVERITY[k] in worst for r in self.results for k,_ in r['findings']))
+        return int(any(SEVERITY[f.kind] in worst for r in self.results for f in r['findings']))
 
     def rows_with(self, kind:str)->list:
         "Indices of the rows with a finding of `kind`."
-        return [r['index'] for r in self.results if any(k == kind for k,_ in r['findings'])]
+        return [r['index'] for r in self.results if any(f.kind == kind for f in r['findings'])]
 
     def worst(self, n:int=10)->list:
         "The `n` rows with the heaviest findings."
-        score = lambda r: sum(WEIGHTS[k] for k in dict.fromkeys(k for k,_ in r['findings']))
+        score = lambda r: sum(WEIGHTS[k] for k in dict.fromkeys(f.kind for f in r['findings']))
         return sorted(self.flagged, key=lambda r: (-score(r), r['index']))[:n]
 
 # %% ../nbs/06_audit.ipynb #ec373e48
@@ -355,7 +387,7 @@ def _plural(n:int, word:str)->str: return f"{n:,} {word}" + ('' if n == 1 else '
 @patch
 def summary_rows(self:AuditReport, n:int=10)->list:
     "`(index, where, format, kinds, first detail)` for the `n` worst rows."
-    return [(r['index'], self.rows.where[r['index']], r['format'] or '-', [k for k,_ in r['findings']], r['findings'][0][1])
+    return [(r['index'], self.rows.where[r['index']], r['format'] or '-', [f.kind for f in r['findings']], r['findings'][0].message)
             for r in self.worst(n)]
 
 @patch
@@ -390,9 +422,10 @@ def _line(where:str):
 def records(self:AuditReport)->list:
     "One dict per row with findings, then a summary dict: what `--output json` writes as JSON Lines."
     out = [dict(type='row', row=r['index'], line=_line(self.rows.where[r['index']]), format=r['format'],
-                findings=[dict(kind=k, severity=SEVERITY[k], message=m) for k,m in r['findings']])
+                findings=[dict(kind=f.kind, severity=SEVERITY[f.kind], message=f.message, token_index=f.token,
+                              char_span=list(f.span) if f.span else None) for f in r['findings']])
            for r in self.results if r['findings']]
-    sev = Counter(SEVERITY[k] for r in self.results for k,_ in r['findings'])
+    sev = Counter(SEVERITY[f.kind] for r in self.results for f in r['findings'])
     return out + [dict(type='summary', dataset=self.rows.name, rows=len(self), tokenizer=_tok_name(self.tok),
                        max_length=self.options.get('max_length'), counts={k: self.counts[k] for k in KINDS if self.counts[k]},
                        severities={s: sev[s] for s in SEVERITIES}, clean=len(self) - len(self.flagged),
@@ -404,15 +437,16 @@ def to_sarif(self:AuditReport, uri:str=None)->dict:
     uri = uri or self.rows.name
     rules = [dict(id=k, shortDescription=dict(text=KINDS[k]), help=dict(text=ADVICE[k]),
                   defaultConfiguration=dict(level=SARIF_LEVEL[SEVERITY[k]])) for k in KINDS]
-    def result(r, k, m):
+    def result(r, f):
         loc = dict(artifactLocation=dict(uri=uri))
         if (n := _line(self.rows.where[r['index']])) is not None: loc['region'] = dict(startLine=n)
-        return dict(ruleId=k, ruleIndex=list(KINDS).index(k), level=SARIF_LEVEL[SEVERITY[k]], message=dict(text=m),
-                    locations=[dict(physicalLocation=loc)], properties=dict(row=r['index'], format=r['format']))
+        return dict(ruleId=f.kind, ruleIndex=list(KINDS).index(f.kind), level=SARIF_LEVEL[SEVERITY[f.kind]], message=dict(text=f.message),
+                    locations=[dict(physicalLocation=loc)], properties=dict(row=r['index'], format=r['format'], token_index=f.token,
+                                                                            char_span=list(f.span) if f.span else None))
     driver = dict(name='tokenlens', version=tokenlens.__version__, informationUri='https://tokenlens.github.io/tokenlens',
                   rules=rules)
     return {'$schema': 'https://json.schemastore.org/sarif-2.1.0.json', 'version': '2.1.0',
-            'runs': [dict(tool=dict(driver=driver), results=[result(r, k, m) for r in self.results for k,m in r['findings']])]}
+            'runs': [dict(tool=dict(driver=driver), results=[result(r, f) for r in self.results for f in r['findings']])]}
 
 # %% ../nbs/06_audit.ipynb #0fc3241d
 @patch
@@ -441,7 +475,7 @@ def examples(self:AuditReport, n:int=10)->list:
         if ex := self.example(r['index']):
             m = ex[0]
             m.row, m.where, m.findings = r['index'], self.rows.where[r['index']], r['findings']
-            m.score = sum(WEIGHTS[k] * 10**(2 - SEVERITIES.index(SEVERITY[k])) for k in dict.fromkeys(k for k,_ in r['findings']))
+            m.score = sum(WEIGHTS[k] * 10**(2 - SEVERITIES.index(SEVERITY[k])) for k in dict.fromkeys(f.kind for f in r['findings']))
             out.append(m)
     return out
 
@@ -452,16 +486,17 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;colo
 
 @patch
 def _row_html(self:AuditReport, r, finding=None, draw=True, max_tokens:int=160)->str:
-    "One row: where it is, its findings (one of them first), and its drawings, each with a caption."
+    "One row: where it is, its findings, and its drawings, each with a caption, the place of the `finding` kind ringed."
     e = html.escape
-    items = ''.join(f"<li><code>{e(k)}</code> ({SEVERITY.get(k, '?')}): {e(d)}</li>" for k,d in r['findings'])
+    at = next((f.span for f in r['findings'] if f.kind == finding), None)
+    items = ''.join(f"<li><code>{e(f.kind)}</code> ({SEVERITY.get(f.kind, '?')}): {e(f.message)}</li>" for f in r['findings'])
     views = ''
     if draw:
         for o_ in self.example(r['index']):
             cap = {'Masked': 'training ids and their labels', 'DriftReport': 'training ids against the ids serving sends',
                    'BoundaryBias': 'the prompt as served, and its last token'}.get(type(o_).__name__, '')
             views += (f"<figure style='margin:6px 0'><figcaption style='font-size:12px;color:#555'>{e(cap)}</figcaption>"
-                      f"{render(o_, legend=False, max_tokens=max_tokens, more=0)}</figure>")
+                      f"{render(o_, focus=at, legend=False, max_tokens=max_tokens, more=0)}</figure>")
     return (f"<section class='tl-audit-row'><b>row {e(str(r['index']))}</b> ({e(self.rows.where[r['index']])}, "
             f"{e(r['format'] or 'unreadable')})<ul>{items}</ul>{views}</section>")
 
@@ -483,15 +518,15 @@ def _repr_html_(self:AuditReport, n:int=1, max_tokens:int=24):
              f"{kinds}</table>")
     groups = []
     for k in present:
-        rows = [r for r in self.results if any(kk == k for kk,_ in r['findings'])]
+        rows = [r for r in self.results if any(f.kind == k for f in r['findings'])]
         shown = ''.join(self._row_html(r, k, max_tokens=max_tokens) for r in rows[:n])
         rest = ''.join(f"<li>row {e(str(r['index']))} ({e(self.rows.where[r['index']])}): "
-                       f"{e(next(d for kk,d in r['findings'] if kk == k))}</li>" for r in rows[n:])
+                       f"{e(next(f.message for f in r['findings'] if f.kind == k))}</li>" for r in rows[n:])
         more = f"<details><summary>{len(rows) - n} more rows</summary><ul>{rest}</ul></details>" if rest else ''
         groups.append(f"<section class='tl-audit-kind' id='tl-{k}'><h3><code>{k}</code> · {SEVERITY[k]} · "
                       f"{_plural(len(rows), 'row')}</h3><p>{e(ADVICE[k])}</p>{shown}{more}</section>")
     body = ''.join(groups) if groups else "<p>No findings: every row is clean.</p>"
-    return f"<div class='tl-audit-report'>{head}{table}{legend_html()}{body}</div>"
+    return f"<div class='tl-audit-report'>{head}{table}{legend_html(focus=True)}{body}</div>"
 
 @patch
 def to_html(self:AuditReport, n:int=3)->str:

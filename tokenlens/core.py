@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #08a02fda
 from __future__ import annotations
-import functools, re, weakref
+import functools, itertools, json, re, weakref
 from collections import namedtuple
 import numpy as np
 import regex
@@ -13,8 +13,8 @@ from fastcore.basics import store_attr
 # %% auto #0
 __all__ = ['WHITESPACE', 'TORCH_INSTALL', 'byte_level_alphabet', 'vocab_kind', 'piece_bytes', 'BytesTable', 'per_tokenizer',
            'bytes_table', 'visible', 'show_bytes', 'spelling_offset', 'Spans', 'token_spans', 'Tokenized', 'tokenize',
-           'check_spans', 'check_ids', 'check_size', 'from_ids', 'encode_batch', 'SpanBatch', 'spans_batch',
-           'grapheme_groups', 'spans_table', 'needs_torch']
+           'check_spans', 'check_ids', 'check_size', 'from_ids', 'encode_batch', 'encode_prefixes', 'SpanBatch',
+           'spans_batch', 'grapheme_groups', 'spans_table', 'needs_torch']
 
 # %% ../nbs/00_core.ipynb #4a7111df
 def byte_level_alphabet()->dict:
@@ -144,7 +144,7 @@ def _exact_byte_spans(table, ids_list:list, skips:list):
     "Flat ids, each row's first token index, and byte starts and ends, for rows laid end to end that each spell their text."
     ntok = np.array([len(i) for i in ids_list], np.int64)
     tok0 = np.concatenate([[0], np.cumsum(ntok)])
-    flat = np.fromiter((i for ids in ids_list for i in ids), np.int64, count=int(tok0[-1]))
+    flat = np.fromiter(itertools.chain.from_iterable(ids_list), np.int64, count=int(tok0[-1]))
     lens = table.lens[flat]
     ends = np.cumsum(lens) - np.repeat(np.cumsum(skips), ntok)   # prefix spaces are not in the text
     starts = ends - lens
@@ -395,6 +395,54 @@ def encode_batch(tok, texts:list, add_special_tokens:bool=False)->list:
     if backend is not None and hasattr(backend, 'encode_batch_fast'):
         return [e.ids for e in backend.encode_batch_fast(list(texts), add_special_tokens=add_special_tokens)]
     return tok(list(texts), add_special_tokens=add_special_tokens)['input_ids']
+
+# %% ../nbs/00_core.ipynb #b7c0b0f3
+@per_tokenizer(stale=lambda v, tok: v[1] != len(tok))
+def _restarts_after_newline(tok)->tuple:
+    "`(True, size)` when `tok` provably encodes text after a newline and a non-space character on its own (see above)."
+    backend = getattr(tok, 'backend_tokenizer', None)
+    if backend is None or backend.normalizer is not None: return False, len(tok)
+    spec = json.loads(backend.to_str())
+    pre = spec.get('pre_tokenizer') or {}
+    parts = pre.get('pretokenizers', []) if pre.get('type') == 'Sequence' else [pre]
+    gpt2 = [p for p in parts if p.get('type') == 'ByteLevel' and p.get('use_regex', True) and not p.get('add_prefix_space')]
+    plain = all(p in gpt2 or (p.get('type') == 'Digits') for p in parts)
+    added = [a for a in spec.get('added_tokens', []) if a.get('lstrip') or a.get('rstrip') or '\n' in a.get('content', '')]
+    model = spec.get('model') or {}
+    return bool(gpt2) and plain and not added and model.get('type') == 'BPE' and not model.get('dropout'), len(tok)
+
+def _restart(text:str)->int:
+    "The last position in `text` after a newline and at a character that is not whitespace (0: none)."
+    j = len(text) - 1
+    while (j := text.rfind('\n', 0, j)) >= 0:
+        if not text[j+1].isspace(): return j + 1
+    return 0
+
+def encode_prefixes(tok,           # The tokenizer
+                    texts:list,    # Texts
+                    ids_list:list, # The ids of each text, as `encode_batch` gives them
+                    prefixes:list, # A prefix of each text (anything else is encoded whole)
+                   )->list:
+    "The ids of each prefix, re-encoding only what follows the last point where `tok` provably starts afresh."
+    if not (len(texts) == len(ids_list) == len(prefixes)): raise ValueError("texts, ids_list and prefixes differ in length")
+    cuts = [_restart(p) if text.startswith(p) else 0 for text,p in zip(texts, prefixes)] if _restarts_after_newline(tok)[0] else [0]*len(texts)
+    rows = [k for k,c in enumerate(cuts) if c]
+    heads = [[] for _ in texts]
+    if rows:   # where the ids reach the cut, for all rows at once: byte ends of every token, laid end to end
+        table = bytes_table(tok)
+        flat = np.fromiter(itertools.chain.from_iterable(ids_list[k] for k in rows), np.int64)
+        tok0 = np.concatenate([[0], np.cumsum([len(ids_list[k]) for k in rows])])
+        ends = np.cumsum(table.lens[flat])
+        byte0 = np.concatenate([[0], ends])[tok0[:-1]]
+        want = byte0 + np.array([len(prefixes[k][:cuts[k]].encode()) for k in rows], np.int64)
+        at = np.searchsorted(ends, want)
+        for r,k in enumerate(rows):
+            g = int(at[r])
+            if g < tok0[r+1] and ends[g] == want[r] and prefixes[k][:cuts[k]].encode().endswith(table[int(flat[g])]):
+                heads[k] = list(ids_list[k][:g - int(tok0[r]) + 1])
+            else: cuts[k] = 0   # the ids do not reach the cut on a token boundary: encode the whole prefix
+    tails = encode_batch(tok, [p[c:] for p,c in zip(prefixes, cuts)])
+    return [h + t for h,t in zip(heads, tails)]
 
 # %% ../nbs/00_core.ipynb #d521b53e
 class SpanBatch:

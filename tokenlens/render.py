@@ -9,12 +9,13 @@ from fastcore.basics import patch
 from .core import Tokenized, grapheme_groups, show_bytes, visible
 
 # %% auto #0
-__all__ = ['COLORS', 'LEGEND', 'id_color', 'legend_html', 'render_html', 'render_text', 'views_of', 'render']
+__all__ = ['COLORS', 'LEGEND', 'id_color', 'legend_html', 'render_html', 'render_text', 'views_of', 'focus_layer', 'render']
 
 # %% ../nbs/00a_render.ipynb #a5290ea7
-COLORS = dict(trained='#b7e4b7', masked='#dedede', straddle='#ffc766', special='#cdb4f0', bias='#f08a24', drift='#d62828')
+COLORS = dict(trained='#b7e4b7', masked='#dedede', straddle='#ffc766', special='#cdb4f0', bias='#f08a24', drift='#d62828',
+              focus='#1f6feb')
 LEGEND = [('trained', 'trained'), ('masked', 'masked (-100)'), ('straddle', 'straddling'), ('special', 'special token'),
-          ('bias', 'boundary-biased (+extensions)'), ('drift', 'drift')]
+          ('bias', 'boundary-biased (+extensions)'), ('drift', 'drift'), ('focus', 'the finding')]
 
 def id_color(i:int)->str:
     "A stable pale colour for token id `i`, the same in every view."
@@ -30,6 +31,7 @@ def _group_layers(layers, i, j):
         out['label'] = vals.pop() if len(vals) == 1 else 'straddle'
     if (b := layers.get('bias')) is not None: out['bias'] = max(b[k] for k in range(i, j))
     if (d := layers.get('drift')) is not None: out['drift'] = any(d[k] for k in range(i, j))
+    if (f := layers.get('focus')) is not None: out['focus'] = any(f[k] for k in range(i, j))
     return out
 
 def _hover(t, i, layers):
@@ -45,6 +47,7 @@ _chip = "display:inline-block;margin:1px 1px;padding:0 3px;border-radius:3px;fon
 def _chip_style(state, special, tid, group_size):
     bg = COLORS['special'] if special else COLORS.get(state.get('label')) or id_color(tid)
     s = _chip + f"background:{bg};border:1px {'dashed' if group_size > 1 else 'solid'} #999;"
+    if state.get('focus'): s += f"border:2px solid {COLORS['focus']};"   # before the bias underline, which it must not hide
     if state.get('bias'): s += f"border-bottom:3px solid {COLORS['bias']};"
     if state.get('drift'): s += f"outline:2px solid {COLORS['drift']};outline-offset:-1px;"
     if special and state.get('label') == 'trained': s += "box-shadow:inset 0 -4px 0 #2e9e44;"   # a trained special token (an EOS)
@@ -62,19 +65,22 @@ def _group_html(t, i, j, layers):
     badge = f"<sup style='color:{COLORS['bias']};font-weight:bold'>+{state['bias']}</sup>" if state.get('bias') else ''
     lab = _css_name(state['label']) if state.get('label') else ''
     cls = ' '.join(['tl-tok'] + [f"tl-{lab}"]*bool(lab) + ['tl-special']*any(t.special[i:j])
-                   + ['tl-bias']*bool(state.get('bias')) + ['tl-drift']*bool(state.get('drift')))
+                   + ['tl-bias']*bool(state.get('bias')) + ['tl-drift']*bool(state.get('drift')) + ['tl-focus']*bool(state.get('focus')))
     style = _chip_style(state, any(t.special[i:j]), t.ids[i], j-i)
     if e == s and not any(t.special[i:j]): style += 'opacity:0.55;font-style:italic;'
     return f"<span class='{cls}' style='{style}' title='{html.escape(title, quote=True)}'>{html.escape(text)}{badge}</span>"
 
 # %% ../nbs/00a_render.ipynb #d41346c6
-def legend_html()->str:
+def legend_html(focus:bool=False, # Include the `focus` entry (pages that point at findings)
+               )->str:
     "The legend shared by every tokenlens view."
     items = []
     for key, label in LEGEND:
-        st = _chip + f"background:{COLORS[key] if key not in ('bias','drift') else '#fff'};border:1px solid #999;"
+        if key == 'focus' and not focus: continue
+        st = _chip + f"background:{COLORS[key] if key not in ('bias', 'drift', 'focus') else '#fff'};border:1px solid #999;"
         if key == 'bias': st += f"border-bottom:3px solid {COLORS['bias']};"
         if key == 'drift': st += f"outline:2px solid {COLORS['drift']};outline-offset:-1px;"
+        if key == 'focus': st += f"border:2px solid {COLORS['focus']};"
         items.append(f"<span class='tl-legend-{key}' style='{st}'>{html.escape(label)}</span>")
     items.append(f"<span style='{_chip}background:#fff;border:1px solid #ccc'>· space ↵ newline → tab</span>")
     return "<div class='tl-legend' style='font-size:11px;margin:2px 0 4px 0'>" + ''.join(items) + "</div>"
@@ -107,14 +113,19 @@ def render_html(t:Tokenized,        # What to draw
            f"<div class='tl-head' style='font-weight:600;margin-bottom:2px'>{head}</div>"] + [legend_html()] * legend
     if not len(t): out.append("<div class='tl-empty' style='color:#777;font-style:italic'>no tokens</div>")
     groups = grapheme_groups(t) if len(t) else []
-    shown, rest = groups[:max_tokens], groups[max_tokens:max_tokens+more]
+    focus, begin = layers.get('focus'), 0
+    if focus is not None and any(focus):   # start a little before the focused tokens, so they are drawn
+        first = focus.index(True)
+        begin = max(0, next(g for g,(i,j) in enumerate(groups) if j > first) - max_tokens // 3)
+    shown, rest = groups[begin:begin+max_tokens], groups[begin+max_tokens:begin+max_tokens+more]
     out.append("<div class='tl-row' style='white-space:normal;word-break:break-all'>")
+    if begin: out.append(f"<span class='tl-before' style='color:#777'>{begin} groups before … </span>")
     out += [_group_html(t, i, j, layers) for i,j in shown]
     if rest:
         out.append(f"<details style='display:inline'><summary style='cursor:pointer;color:#555'>show {len(rest)} more</summary>")
         out += [_group_html(t, i, j, layers) for i,j in rest] + ["</details>"]
-    if len(groups) > max_tokens + more:
-        out.append(f"<span style='color:#777'> … {len(groups)-max_tokens-more} more groups not drawn</span>")
+    if len(groups) > begin + max_tokens + more:
+        out.append(f"<span style='color:#777'> … {len(groups)-begin-max_tokens-more} more groups not drawn</span>")
     out.append("</div>")
     if len(t):
         ids = ', '.join(map(str, t.ids[:2000])) + (', …' if len(t) > 2000 else '')
@@ -152,13 +163,20 @@ def views_of(obj)->list:
     if hasattr(obj, 'views'): return list(obj.views())
     return [(None, obj.tokenized, obj.layers())]
 
+def focus_layer(t:Tokenized, span)->list:
+    "`True` for the tokens of `t` over the character span `(start, end)` (for an empty span, the token at `start`)."
+    a, b = span
+    return [s < b and e > a if b > a else s <= a < e for s,e in t.spans]
+
 def render(obj,                 # A `Tokenized` or any result object
            hide=(),             # Layer names to leave out
            side_by_side:bool=False, # Put several views next to each other instead of one above the other
+           focus=None,          # A `(start, end)` character span whose tokens are ringed in every view
            **kwargs,            # Passed to `render_html`
           )->str:
     "HTML for a `Tokenized` or any result object, through `views_of`."
-    parts = [render_html(t, {k: v for k,v in lay.items() if k not in hide}, title=title, **kwargs)
+    parts = [render_html(t, {k: v for k,v in {**lay, **({'focus': focus_layer(t, focus)} if focus else {})}.items() if k not in hide},
+                         title=title, **kwargs)
              for title,t,lay in views_of(obj)]
     if len(parts) == 1: return parts[0]
     flex = 'display:flex;gap:12px;align-items:flex-start' if side_by_side else ''
