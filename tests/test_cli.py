@@ -1,5 +1,6 @@
 "The `tokenlens` console script as a user runs it: exit statuses, messages, the demo, workers."
 import json, os, subprocess
+from pathlib import Path
 import pytest
 
 ENV = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', TOKENIZERS_PARALLELISM='false')
@@ -46,6 +47,29 @@ def test_empty_and_malformed_files_exit_2(tmp_path):
     assert 'the file is empty' in run('audit', str(tmp_path/'empty.jsonl')).stderr
     r = run('audit', str(tmp_path/'bad.json'))
     assert r.returncode == 2 and 'malformed JSON at line 2, column 16' in r.stderr
+
+def test_hub_ids_fail_fast_without_a_network(tmp_path):
+    "A Hub id when the Hub cannot be reached: exit 2 and one line within seconds, never datasets' retry loop."
+    import time
+    for env in (dict(ENV, HF_HUB_OFFLINE='1'), dict(ENV, HF_HUB_OFFLINE='0', HF_ENDPOINT='http://127.0.0.1:9')):
+        t0 = time.time()
+        r = subprocess.run(['tokenlens', 'audit', 'HuggingFaceH4/no_robots', '--split', 'test'], capture_output=True, text=True,
+                           env=env, timeout=120)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and 'HuggingFaceH4/no_robots' in r.stderr, r.stderr
+        assert time.time() - t0 < 30, time.time() - t0
+
+def test_a_sharded_folder_gives_files_and_lines(tmp_path):
+    "`tokenlens audit FOLDER --split S --messages-field F --output json`: each row names its shard file and line."
+    chat = lambda a: json.dumps({'dialog': [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': a}]})
+    (tmp_path/'train-00000.jsonl').write_text(chat('Hello') + '\n')
+    (tmp_path/'test-00000.jsonl').write_text(chat('Hello') + '\n{"dialog": 3}\n')
+    (tmp_path/'test-00001.jsonl').write_text(chat('  Hello') + '\n')
+    r = run('audit', str(tmp_path), '--split', 'test', '--messages-field', 'dialog', '--output', 'json', '--quiet')
+    recs = [json.loads(l) for l in r.stdout.splitlines()]
+    assert r.returncode == 1, r.stderr
+    assert [(x['where'], Path(x['file']).name, x['line']) for x in recs[:-1]] == [
+        ('test-00000.jsonl line 2', 'test-00000.jsonl', 2), ('test-00001.jsonl line 1', 'test-00001.jsonl', 1)], recs
+    assert recs[0]['findings'][0]['message'] == 'dialog must be an array, got a number' and recs[-1]['rows'] == 3
 
 @pytest.mark.slow
 def test_workers_agree_with_one_process(tmp_path):

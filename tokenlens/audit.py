@@ -13,16 +13,17 @@ from fastcore.docments import docments
 import tokenlens
 from .core import Tokenized, bytes_table, check_size, encode_batch, encode_prefixes, show_bytes, spans_table, tokenize
 from .drift import prefix_drift
-from .formats import FORMATS, Info, NO_TEMPLATE, NothingToTrain, json_kind, detect_format, plan_row
+from .formats import FIELDS, FORMATS, Info, NO_TEMPLATE, NothingToTrain, detect_format, map_fields, plan_row, preference_sides
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
+from .sources import BadRow, InputError, Rows, Source, Where, check_input, read_rows, resolve
 
 # %% auto #0
-__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'Rows', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'COMMANDS',
-           'BadRow', 'Finding', 'check_rows', 'InputError', 'check_input', 'read_rows', 'AuditReport', 'audit',
-           'run_problem', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
+__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'COMMANDS',
+           'Finding', 'check_rows', 'AuditReport', 'audit', 'run_problem', 'tokenlens_audit', 'tokenlens_spans',
+           'cli_parser', 'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
 KINDS = {
@@ -71,11 +72,6 @@ def _drift_detail(rep)->str:
             f"({', '.join(r.causes)})")
 
 # %% ../nbs/06_audit.ipynb #93fd83d2
-class BadRow:
-    "A row that could not even be parsed (e.g. a malformed JSON line), carried along so it is counted and reported."
-    def __init__(self, message:str): self.message = message
-    def __repr__(self): return f"BadRow({self.message!r})"
-
 class Finding(namedtuple('Finding', 'kind message token span', defaults=(None, None))):
     "A finding of `kind`, what is wrong, and where: a token index of the training ids and a `(start, end)` character span of the text training encodes (None for the whole row)."
 
@@ -163,101 +159,6 @@ def check_rows(tok,                 # The tokenizer
             f[:] = [x._replace(token=_token_at(t, x.span[0])) if x.token is None and x.span and len(t) else x for x in f]
     return out
 
-# %% ../nbs/06_audit.ipynb #26ec23fe
-class InputError(Exception):
-    "The dataset file itself cannot be read (exit status 2)."
-
-Rows = namedtuple('Rows', 'rows where name')
-
-def _loads(line:bytes, n:int):
-    "One JSON Lines row, or a `BadRow` saying what is wrong with line `n`."
-    try: text = line.decode('utf-8')
-    except UnicodeDecodeError as e: return BadRow(f"line {n}: not UTF-8 (byte 0x{line[e.start]:02X} at column {e.start + 1})")
-    try: return json.loads(text)
-    except json.JSONDecodeError as e: return BadRow(f"line {n}: malformed JSON: {e.msg} (column {e.colno})")
-    except RecursionError: return BadRow(f"line {n}: JSON nested too deeply to read")
-    except ValueError as e: return BadRow(f"line {n}: unreadable JSON value: {e}")   # e.g. an integer of 5,000 digits
-
-def _encoding_error(path:Path, head:bytes):
-    "An `InputError` when a file is not UTF-8 text at all (a line that is not is just a bad row)."
-    if head.startswith((b'\xff\xfe', b'\xfe\xff')) or head[:200].count(b'\x00') > 20:
-        return InputError(f"{path}: the file looks like UTF-16 text; save it as UTF-8")
-    lines = [l for l in head.splitlines()[:50] if l.strip()]
-    bad = sum(1 for l in lines if not _is_utf8(l))
-    if lines and bad > len(lines) // 2:
-        what = 'binary data' if sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 20 else 'text in another encoding (Latin-1?)'
-        return InputError(f"{path}: most lines are not UTF-8: the file looks like {what}; save it as UTF-8")
-
-def _is_utf8(b:bytes)->bool:
-    try: b.decode('utf-8'); return True
-    except UnicodeDecodeError: return False
-
-def _jsonl(path:Path)->Rows:
-    "Rows of a JSON Lines file: each line decoded on its own, so one bad line is one bad row."
-    rows, where = [], []
-    with open(path, 'rb') as f:
-        if (e := _encoding_error(path, f.read(65536))) is not None: raise e
-        f.seek(0)
-        for n,line in enumerate(f, 1):
-            if n == 1 and line.startswith(b'\xef\xbb\xbf'): line = line[3:]   # a UTF-8 byte order mark
-            if not line.strip(): continue
-            rows.append(_loads(line.strip(), n))
-            where.append(f"line {n}")
-    return Rows(rows, where, path.name)
-
-def _json(path:Path)->Rows:
-    raw = path.read_bytes()
-    if (e := _encoding_error(path, raw[:65536])) is not None: raise e
-    try: data = json.loads(raw.decode('utf-8-sig', errors='strict'))
-    except UnicodeDecodeError as e: raise InputError(f"{path}: not UTF-8 at byte {e.start}: save it as UTF-8") from None
-    except RecursionError: raise InputError(f"{path}: JSON nested too deeply to read") from None
-    except json.JSONDecodeError as e:
-        if e.msg == 'Extra data': return _jsonl(path)      # JSON Lines saved as .json
-        raise InputError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    if isinstance(data, dict):
-        lists = [k for k,v in data.items() if isinstance(v, list)]
-        if len(lists) != 1: raise InputError(f"{path}: expected an array of rows, or an object with one array field; found keys {sorted(data)}")
-        data = data[lists[0]]
-    if not isinstance(data, list): raise InputError(f"{path}: expected an array of rows, found a JSON {json_kind(data)}")
-    return Rows(data, [f"row {k}" for k in range(len(data))], path.name)
-
-def _table(path:Path)->Rows:
-    if path.is_dir():
-        try: import datasets
-        except ImportError: raise InputError(f"{path} is a directory; reading a saved dataset needs `pip install datasets`") from None
-        try: ds = datasets.load_from_disk(str(path))
-        except Exception as e: raise InputError(f"{path}: not a dataset saved with save_to_disk ({e})") from None
-        if isinstance(ds, datasets.DatasetDict):
-            if len(ds) != 1 and 'train' not in ds: raise InputError(f"{path} holds splits {list(ds)}; pass one split's directory")
-            ds = ds['train'] if 'train' in ds else next(iter(ds.values()))
-        data = ds.to_list()
-    else:
-        try: import pyarrow.parquet as pq
-        except ImportError: raise InputError("reading Parquet needs `pip install pyarrow`") from None
-        try: data = pq.read_table(path).to_pylist()
-        except Exception as e: raise InputError(f"{path}: not a readable Parquet file ({e})") from None
-    return Rows(data, [f"row {k}" for k in range(len(data))], path.name)
-
-def check_input(path)->Path:
-    "`path` as a readable dataset file or `datasets` directory, or an `InputError` saying why not (before any reading)."
-    path = Path(path)
-    if not path.exists(): raise InputError(f"{path}: no such file or directory")
-    if not path.is_dir() and not path.is_file(): raise InputError(f"{path}: not a regular file (a pipe or a device?)")
-    if not os.access(path, os.R_OK): raise InputError(f"{path}: permission denied")
-    if path.is_file() and path.stat().st_size == 0: raise InputError(f"{path}: the file is empty")
-    return path
-
-def read_rows(path)->Rows:
-    "The rows of a JSONL, JSON or Parquet file or a saved `datasets` directory, with where each came from."
-    path = check_input(path)
-    suffix = path.suffix.lower()
-    if path.is_dir() or suffix in ('.parquet', '.pq'): rows = _table(path)
-    elif suffix == '.json': rows = _json(path)
-    elif suffix in ('.jsonl', '.ndjson'): rows = _jsonl(path)
-    else: raise InputError(f"{path}: unknown file type {suffix!r}; expected .jsonl, .json, .parquet or a datasets directory")
-    if not rows.rows: raise InputError(f"{path}: no rows")
-    return rows
-
 # %% ../nbs/06_audit.ipynb #7b26f957
 DEMO = Path(tokenlens.__file__).parent/'data'/'demo.jsonl'
 DEMO_MAX_LENGTH = 256
@@ -304,16 +205,30 @@ def _work(span):
     tok, rows, kw = _JOB
     return check_rows(tok, rows[span[0]:span[1]], start=span[0], **kw)
 
-def _as_rows(dataset, limit)->Rows:
+def _as_rows(dataset, limit, fields=None, **source)->Rows:
+    "The rows to check: read from a source (up to `limit`), columns renamed by `fields`, preference pairs split in two."
     if isinstance(dataset, Rows): rows = dataset
-    elif isinstance(dataset, (str, Path)): rows = read_rows(dataset)
+    elif isinstance(dataset, (str, Path, Source)): rows = read_rows(dataset, limit=limit, **source)
     else:
         data = dataset.to_list() if hasattr(dataset, 'to_list') else dataset.to_dict('records') if hasattr(dataset, 'to_dict') else list(dataset)
-        rows = Rows(data, [f"row {k}" for k in range(len(data))], type(dataset).__name__)
+        rows = Rows(data, [Where(f"row {k}") for k in range(len(data))], type(dataset).__name__)
     if limit is not None: rows = Rows(rows.rows[:limit], rows.where[:limit], rows.name)
-    return rows
+    items, where, unmapped = [], [], 0
+    for row, w in zip(rows.rows, rows.where):
+        if fields and isinstance(row, dict):
+            try: row = map_fields(row, fields)
+            except KeyError as e: row, unmapped = BadRow(_msg(e)), unmapped + 1
+        if (sides := preference_sides(row)) is None:
+            items.append(row); where.append(w)
+            continue
+        for side, r in sides:
+            items.append(r)
+            where.append(Where(f"{w} · {side}", getattr(w, 'file', None), getattr(w, 'line', None), getattr(w, 'split', None), side))
+    if unmapped and unmapped == sum(isinstance(r, dict) for r in rows.rows):   # a field map that fits no row: the run's problem
+        raise ValueError(f"no row has the fields the field map names: {items[0].message}")
+    return Rows(items, where, rows.name)
 
-def audit(dataset,                   # A path, a list of row dicts, or a `datasets.Dataset`
+def audit(dataset,                   # A file, glob, folder, URL or Hub id (see `tokenlens.sources`), a list of row dicts, or a `datasets.Dataset`
           tok,                       # The tokenizer training uses
           format:str='auto',         # One of `FORMATS`
           response_template:str=None,    # For `text` rows
@@ -327,6 +242,12 @@ def audit(dataset,                   # A path, a list of row dicts, or a `datase
           select=None,               # Kinds of finding to report (default: all of `KINDS`)
           ignore=(),                 # Kinds of finding not to report
           fail_on:str='error',       # The least severity that makes `exit_code` 1: error, warning or info
+          split:str=None,            # The split to read (default: 'train', or the only one)
+          config:str=None,           # The dataset configuration (`name` in `datasets.load_dataset`)
+          revision:str=None,         # A Hub branch, tag or commit
+          data_files=None,           # `data_files` for `datasets.load_dataset`
+          fields:dict=None,          # The dataset's column names: ours -> theirs, for any of `formats.FIELDS`
+          role_map:dict=None,        # Roles to rename in conversations, e.g. `{'human': 'user', 'bot': 'assistant'}`
          )->AuditReport:
     "Check every row of `dataset` for masking, drift, boundary and special-token problems."
     global _JOB
@@ -335,10 +256,12 @@ def audit(dataset,                   # A path, a list of row dicts, or a `datase
     num_proc = min(check_size(num_proc, 'num_proc'), os.cpu_count() or 1)   # more workers than cores only costs memory
     if fail_on not in SEVERITIES: raise ValueError(f"fail_on must be one of {SEVERITIES}, not {fail_on!r}")
     kinds = set(_kinds(select, 'select') if select else KINDS) - set(_kinds(ignore, 'ignore'))
-    rows, t0 = _as_rows(dataset, limit), time.perf_counter()
+    if bad := set(fields or {}) - set(FIELDS): raise ValueError(f"unknown field {sorted(bad)[0]!r}; the fields are {', '.join(FIELDS)}")
+    src = {k: v for k,v in dict(split=split, config=config, revision=revision, data_files=data_files).items() if v is not None}
+    rows, t0 = _as_rows(dataset, limit, fields, **src), time.perf_counter()
     if problem := run_problem(rows.rows, tok, format, chat_template, response_template): raise ValueError(problem)
     kw = dict(format=format, response_template=response_template, instruction_template=instruction_template,
-              chat_template=chat_template, max_length=max_length)
+              chat_template=chat_template, max_length=max_length, **({'role_map': role_map} if role_map else {}))
     spans = [(s, min(s + chunk_size, len(rows.rows))) for s in range(0, len(rows.rows), chunk_size)]
     from tqdm.auto import tqdm
     bar, results = tqdm(total=len(rows.rows), unit='row', disable=not progress, file=sys.stderr, desc='audit'), []
@@ -353,8 +276,15 @@ def audit(dataset,                   # A path, a list of row dicts, or a `datase
         else:
             for s in spans: res = _work(s); results += res; bar.update(len(res))
     finally: _JOB = None; bar.close()
-    for r in results: r['findings'] = [f for f in r['findings'] if f[0] in kinds]
-    return AuditReport(results, rows, tok, dict(kw, num_proc=num_proc, fail_on=fail_on), time.perf_counter() - t0)
+    for r in results: r['findings'] = [_their_names(f, fields) for f in r['findings'] if f[0] in kinds]
+    return AuditReport(results, rows, tok, dict(kw, num_proc=num_proc, fail_on=fail_on, fields=fields), time.perf_counter() - t0)
+
+def _their_names(f:Finding, fields:dict)->Finding:
+    "A `bad_row` finding's message in the dataset's own field names (`dialog[1].text`, not `messages[1].content`)."
+    if not fields or f.kind != 'bad_row': return f
+    m = re.sub(r'^(messages|conversations|prompt|completion|text)\b', lambda g: fields.get('messages' if g[1] == 'conversations' else g[1], g[1]), f.message)
+    m = re.sub(r'(\]\.)(role|content)\b', lambda g: g[1] + fields.get(g[2], g[2]), m)
+    return f._replace(message=m)
 
 def _kinds(names, field:str)->list:
     "Kinds of finding from a list or a comma-separated string, each checked."
@@ -414,14 +344,15 @@ def __repr__(self:AuditReport): return self.summary()
 # %% ../nbs/06_audit.ipynb #084eae4e
 SARIF_LEVEL = dict(error='error', warning='warning', info='note')
 
-def _line(where:str):
+def _line(where)->int:
     "The file line of a row, when it came from one."
-    return int(where.split()[1]) if where.startswith('line ') else None
+    return getattr(where, 'line', None) or (int(where.split()[1]) if where.startswith('line ') else None)
 
 @patch
 def records(self:AuditReport)->list:
     "One dict per row with findings, then a summary dict: what `--output json` writes as JSON Lines."
-    out = [dict(type='row', row=r['index'], line=_line(self.rows.where[r['index']]), format=r['format'],
+    out = [dict(type='row', row=r['index'], where=str(self.rows.where[r['index']]), file=getattr(self.rows.where[r['index']], 'file', None),
+                line=_line(self.rows.where[r['index']]), format=r['format'],
                 findings=[dict(kind=f.kind, severity=SEVERITY[f.kind], message=f.message, token_index=f.token,
                               char_span=list(f.span) if f.span else None) for f in r['findings']])
            for r in self.results if r['findings']]
@@ -433,12 +364,12 @@ def records(self:AuditReport)->list:
 
 @patch
 def to_sarif(self:AuditReport, uri:str=None)->dict:
-    "The findings as a SARIF 2.1.0 log, each located at the dataset file (`uri`) and its line."
+    "The findings as a SARIF 2.1.0 log, each located at its row's file (else `uri`) and line."
     uri = uri or self.rows.name
     rules = [dict(id=k, shortDescription=dict(text=KINDS[k]), help=dict(text=ADVICE[k]),
                   defaultConfiguration=dict(level=SARIF_LEVEL[SEVERITY[k]])) for k in KINDS]
     def result(r, f):
-        loc = dict(artifactLocation=dict(uri=uri))
+        loc = dict(artifactLocation=dict(uri=getattr(self.rows.where[r['index']], 'file', None) or uri))
         if (n := _line(self.rows.where[r['index']])) is not None: loc['region'] = dict(startLine=n)
         return dict(ruleId=f.kind, ruleIndex=list(KINDS).index(f.kind), level=SARIF_LEVEL[SEVERITY[f.kind]], message=dict(text=f.message),
                     locations=[dict(physicalLocation=loc)], properties=dict(row=r['index'], format=r['format'], token_index=f.token,
@@ -455,6 +386,7 @@ def example(self:AuditReport, i:int)->list:
     row = self.rows.rows[i]
     if isinstance(row, BadRow): return []
     kw = {k: self.options.get(k) for k in ('format', 'response_template', 'instruction_template', 'chat_template')}
+    if self.options.get('role_map'): kw['role_map'] = self.options['role_map']
     try: p = plan_row(self.tok, row, **kw)
     except (KeyError, TypeError, ValueError): return []
     t = tokenize(self.tok, p.plan.text)
@@ -576,7 +508,7 @@ def _out(text:str):
     except BrokenPipeError: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 def tokenlens_audit(
-    file:str=None,                  # JSONL, JSON or Parquet file, or a saved `datasets` directory (default: the bundled demo)
+    file:str=None,                  # A file, glob, folder, fsspec URL (s3://, hf://, ...) or Hub dataset id (default: the bundled demo)
     model:str='smollm2',            # Tokenizer: smollm2, mistral, gemma3 (embedded), a hub id or a local path
     format:str='auto',              # auto, messages, sharegpt, alpaca, prompt_completion, input_output or text
     response_template:str=None,     # What starts a response in `text` rows (default: try the common ones)
@@ -592,6 +524,17 @@ def tokenlens_audit(
     ignore:str=None,                # Do not report these kinds of finding (comma-separated)
     fail_on:str='error',            # Exit 1 for findings of this severity or worse: error, warning or info
     output:str='text',              # text (the summary), json (JSON Lines: a line per row with findings, then a summary) or sarif
+    split:str=None,                 # The split to audit (default: train, or the only split)
+    config:str=None,                # The dataset configuration (`name` in datasets.load_dataset)
+    revision:str=None,              # A Hub branch, tag or commit
+    data_files:str=None,            # Files of the dataset to read (a path or glob), as datasets.load_dataset takes them
+    messages_field:str=None,        # The column holding the conversation (default: messages, or conversations for ShareGPT)
+    prompt_field:str=None,          # The column holding the prompt (default: prompt)
+    completion_field:str=None,      # The column holding the completion (default: completion)
+    text_field:str=None,            # The column holding whole texts (default: text; TRL's dataset_text_field)
+    role_field:str=None,            # The key of a message's role (default: role)
+    content_field:str=None,         # The key of a message's text (default: content)
+    role_map:str=None,              # Roles to rename, e.g. human=user,bot=assistant
 )->int:
     "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings (at --fail-on), 2 the run cannot proceed."
     from tokenlens.models import load_tokenizer
@@ -604,20 +547,24 @@ def tokenlens_audit(
         for name,kinds in (('select', select), ('ignore', ignore)):
             if kinds: _kinds(kinds, name)
     except ValueError as e: return _fail(f"--{e}")
+    fields = {k: v for k,v in dict(messages=messages_field, prompt=prompt_field, completion=completion_field, text=text_field,
+                                   role=role_field, content=content_field).items() if v}
+    try: roles = dict(p.split('=', 1) for p in role_map.split(',')) if role_map else None
+    except ValueError: return _fail(f"--role-map {role_map!r}: expected FROM=TO pairs separated by commas, e.g. human=user,bot=assistant")
     if file is None: file, max_length = DEMO, max_length or DEMO_MAX_LENGTH
     try:                                  # everything about the run is checked before a row is read
-        check_input(file)
+        source = resolve(file, split, config, revision, data_files)
         if report: _check_report(report, file)
         template = _read_template(chat_template)
     except InputError as e: return _fail(str(e))
     try: tok = load_tokenizer(model)
     except Exception as e: return _fail(f"cannot load tokenizer {model!r}: {e}")
     if template is not None and (why := _template_error(tok, template)): return _fail(f"--chat-template {why}")
-    try: rows = read_rows(file)
+    try: rows = read_rows(source, limit=limit)
     except InputError as e: return _fail(str(e))
     if max_length is None and 0 < (getattr(tok, 'model_max_length', None) or 0) < 10**7: max_length = tok.model_max_length
     try: res = audit(rows, tok, format, response_template, instruction_template, template, max_length, num_proc, limit,
-                     progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on)
+                     progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, role_map=roles)
     except ValueError as e: return _fail(str(e))   # a problem of the whole run, found before any row is checked
     if output == 'json': _out('\n'.join(json.dumps(r, ensure_ascii=False) for r in res.records()))
     elif output == 'sarif': _out(json.dumps(res.to_sarif(str(file)), indent=1, ensure_ascii=False))

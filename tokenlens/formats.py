@@ -9,11 +9,11 @@ from collections import namedtuple
 from os.path import commonprefix
 
 # %% auto #0
-__all__ = ['ROLES', 'NO_TEMPLATE', 'Slot', 'Layout', 'Plan', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES', 'ALPACA',
-           'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'check_messages', 'Info', 'check_chat_template',
+__all__ = ['ROLES', 'NO_TEMPLATE', 'Slot', 'Layout', 'Plan', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES', 'FIELDS', 'SIDES',
+           'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'check_messages', 'Info', 'check_chat_template',
            'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan', 'segments_plan', 'prompt_completion_plan',
-           'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'to_messages', 'unicode_error',
-           'plan_row']
+           'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'map_fields', 'preference_sides',
+           'to_messages', 'unicode_error', 'plan_row']
 
 # %% ../nbs/01a_formats.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -430,6 +430,54 @@ def detect_format(row)->str:
     if 'text' in row: return 'text'
     raise ValueError(f"no known format for the keys {sorted(row)}: expected messages, conversations, segments, "
                      "instruction/output, prompt/completion or text")
+
+# %% ../nbs/01a_formats.ipynb #d5825ea5
+FIELDS = ('messages', 'prompt', 'completion', 'text', 'role', 'content')
+
+def _sharegpt_turns(msgs)->bool:
+    return isinstance(msgs, list) and bool(msgs) and all(isinstance(m, dict) and 'from' in m and 'value' in m and 'role' not in m for m in msgs)
+
+def map_fields(row,          # One dataset row
+               fields:dict,  # Our field name -> the dataset's, for any of `FIELDS`
+              ):
+    "`row` with the dataset's names for columns and message keys renamed to the ones `detect_format` knows."
+    if not fields or not isinstance(row, dict): return row
+    if bad := set(fields) - set(FIELDS): raise ValueError(f"unknown field {sorted(bad)[0]!r} in the field map; the fields are {', '.join(FIELDS)}")
+    out = dict(row)
+    for ours in ('messages', 'prompt', 'completion', 'text'):
+        if (theirs := fields.get(ours)) in (None, ours): continue
+        if theirs not in out: raise KeyError(f"the row has no field {theirs!r} (given as its {ours} field); its fields are {sorted(row)}")
+        out[ours] = out.pop(theirs)
+    role, content = fields.get('role', 'role'), fields.get('content', 'content')
+    for key in ('messages', 'prompt', 'completion'):
+        msgs = out.get(key)
+        if (role, content) != ('role', 'content') and isinstance(msgs, list):
+            out[key] = [{**{k: v for k,v in m.items() if k not in (role, content)}, 'role': m.get(role), 'content': m.get(content)}
+                        if isinstance(m, dict) and (role in m or content in m) else m for m in msgs]
+    if 'messages' in fields and _sharegpt_turns(out.get('messages')): out['conversations'] = out.pop('messages')   # ShareGPT turns
+    return out
+
+# %% ../nbs/01a_formats.ipynb #e401289d
+SIDES = ('chosen', 'rejected')
+
+def _shared_prompt(chosen, rejected):
+    "The longest beginning `chosen` and `rejected` share (messages or characters), as TRL extracts an implicit prompt."
+    n = next((i for i,(a,b) in enumerate(zip(chosen, rejected)) if a != b), min(len(chosen), len(rejected)))
+    if isinstance(chosen, str) and 0 < n < len(chosen) and chosen[n-1] == ' ': n -= 1
+    return chosen[:n], n
+
+def preference_sides(row)->list:
+    "`[('chosen', row), ('rejected', row)]` in forms `plan_row` reads, for a row with `chosen` and `rejected`; else None."
+    if not (isinstance(row, dict) and row.get('chosen') is not None and row.get('rejected') is not None): return None
+    chosen, rejected, prompt = row['chosen'], row['rejected'], row.get('prompt')
+    if prompt is None or isinstance(prompt, list) != isinstance(chosen, list):   # the prompt is inside both answers
+        if type(chosen) != type(rejected) or not isinstance(chosen, (str, list)): return [(s, {'prompt': prompt, 'completion': row[s]}) for s in SIDES]
+        prompt, n = _shared_prompt(chosen, rejected)
+        chosen, rejected = chosen[n:], rejected[n:]
+    out = []
+    for side, answer in zip(SIDES, (chosen, rejected)):
+        out.append((side, {'messages': answer} if isinstance(answer, list) and not prompt else {'prompt': prompt, 'completion': answer}))
+    return out
 
 # %% ../nbs/01a_formats.ipynb #7268cbd6
 ALPACA = ("Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
