@@ -18,11 +18,12 @@ from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
+from .compare import Finding, PipelineRefused, compare_labels, trl_labels
 from .sources import BadRow, InputError, Rows, Source, Where, check_input, read_rows, resolve
 
 # %% auto #0
-__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'COMMANDS',
-           'Finding', 'check_rows', 'AuditReport', 'audit', 'run_problem', 'tokenlens_audit', 'tokenlens_spans',
+__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'LABEL_OPTIONS',
+           'COMMANDS', 'check_rows', 'AuditReport', 'audit', 'run_problem', 'tokenlens_audit', 'tokenlens_spans',
            'cli_parser', 'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
@@ -72,9 +73,6 @@ def _drift_detail(rep)->str:
             f"({', '.join(r.causes)})")
 
 # %% ../nbs/06_audit.ipynb #93fd83d2
-class Finding(namedtuple('Finding', 'kind message token span', defaults=(None, None))):
-    "A finding of `kind`, what is wrong, and where: a token index of the training ids and a `(start, end)` character span of the text training encodes (None for the whole row)."
-
 def _msg(e)->str: return str(e.args[0]) if e.args else type(e).__name__
 
 def _token_at(t:Tokenized, char:int)->int:
@@ -507,6 +505,73 @@ def _out(text:str):
     try: print(text, flush=True)
     except BrokenPipeError: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
+LABEL_OPTIONS = ('completion_only_loss', 'assistant_only_loss', 'max_length', 'truncation_mode', 'padding_free', 'dataset_text_field',
+                 'chat_template_path', 'eos_token', 'pad_token', 'dataset_kwargs', 'packing', 'packing_strategy')
+
+def _read_sft_config(path)->dict:
+    "The `SFTConfig` options of a TRL config file (YAML or JSON) that decide labels; an `InputError` for unknown keys."
+    if path is None: return {}
+    p = Path(path)
+    if not p.is_file(): raise InputError(f"--trl-config {path}: no such file")
+    try:
+        import yaml
+        cfg = json.loads(p.read_text(encoding='utf-8')) if p.suffix == '.json' else yaml.safe_load(p.read_text(encoding='utf-8'))
+    except Exception as e: raise InputError(f"--trl-config {path}: not valid {'JSON' if p.suffix == '.json' else 'YAML'} ({type(e).__name__}: {e})") from None
+    if not isinstance(cfg, dict): raise InputError(f"--trl-config {path}: expected a mapping of SFTConfig options")
+    try:
+        import trl
+        known = set(trl.SFTConfig.__dataclass_fields__) | set(trl.ScriptArguments.__dataclass_fields__) | set(trl.ModelConfig.__dataclass_fields__)
+    except ImportError: raise InputError('--against trl needs `pip install "tokenlens-kit[train]"`') from None
+    if bad := sorted(set(cfg) - known): raise InputError(f"--trl-config {path}: {bad[0]!r} is not an option of TRL's SFTConfig, ScriptArguments or ModelConfig")
+    return {k: v for k,v in cfg.items() if k in LABEL_OPTIONS}   # the rest (learning rate, model, ...) does not change labels
+
+def _align(rows:Rows, labelled:Rows, id_column:str=None)->list:
+    "The pipeline row for each dataset row: by order, or by `id_column`; a `ValueError` saying how they do not line up."
+    if id_column is None:
+        if len(rows.rows) != len(labelled.rows):
+            raise ValueError(f"the dataset has {len(rows.rows)} rows and --labels has {len(labelled.rows)}: they must line up by order, or pass --id-column")
+        return list(labelled.rows)
+    by_id = {}
+    for r,w in zip(labelled.rows, labelled.where):
+        if not isinstance(r, dict) or id_column not in r: raise ValueError(f"--labels {w}: no {id_column!r} column")
+        if r[id_column] in by_id: raise ValueError(f"--labels {w}: {id_column} {r[id_column]!r} appears twice")
+        by_id[r[id_column]] = r
+    if missing := next((w for r,w in zip(rows.rows, rows.where) if isinstance(r, dict) and id_column not in r), None):
+        raise ValueError(f"the dataset's {missing}: no {id_column!r} column to line it up with --labels")
+    return [by_id.get(r[id_column]) if isinstance(r, dict) else None for r in rows.rows]
+
+def _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)->int:
+    "`tokenlens audit --against trl` / `--labels FILE`: the label comparison, printed, and its exit status."
+    try: cfg = _read_sft_config(trl_config)
+    except InputError as e: return _fail(str(e))
+    if cfg.get('dataset_text_field') and not fields.get('text'): fields = {**fields, 'text': cfg['dataset_text_field']}
+    if cfg.get('dataset_text_field'): cfg['dataset_text_field'] = 'text'   # TRL gets the rows with their columns renamed
+    if (path := cfg.get('chat_template_path')) and str(path).endswith(('.jinja', '.j2')) and kw.get('chat_template') is None:
+        kw['chat_template'] = Path(path).read_text(encoding='utf-8')
+    try: items = _as_rows(rows, None, fields or None)
+    except ValueError as e: return _fail(str(e))
+    try:
+        if labels:
+            try: aligned = _align(items, read_rows(labels), id_column)
+            except InputError as e: return _fail(f"--labels {e}")
+            name = Path(labels).name
+        else:
+            ok = [k for k,r in enumerate(items.rows) if isinstance(r, dict)]
+            got = trl_labels(tok, [items.rows[k] for k in ok], cfg)
+            aligned = [None] * len(items.rows)
+            for k,g in zip(ok, got): aligned[k] = g
+            aligned, name = type(got)(aligned, got.notes), 'TRL'
+        res = compare_labels(tok, items.rows, aligned, pipeline=name, where=items.where, fail_on=fail_on, **kw)
+    except (PipelineRefused, ImportError) as e: return _fail(str(e))
+    except (KeyError, TypeError, ValueError) as e: return _fail(e.args[0] if e.args else type(e).__name__)
+    if output == 'json': _out('\n'.join(json.dumps(r, ensure_ascii=False) for r in res.records()))
+    else: _out(res.summary(top))
+    if report:
+        Path(report).write_text(f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>tokenlens: {html.escape(name)} labels</title>"
+                                f"<style>{_CSS}</style></head><body>{res._repr_html_(3)}</body></html>", encoding='utf-8')
+        _out(f"report: {report}")
+    return res.exit_code
+
 def tokenlens_audit(
     file:str=None,                  # A file, glob, folder, fsspec URL (s3://, hf://, ...) or Hub dataset id (default: the bundled demo)
     model:str='smollm2',            # Tokenizer: smollm2, mistral, gemma3 (embedded), a hub id or a local path
@@ -535,6 +600,10 @@ def tokenlens_audit(
     role_field:str=None,            # The key of a message's role (default: role)
     content_field:str=None,         # The key of a message's text (default: content)
     role_map:str=None,              # Roles to rename, e.g. human=user,bot=assistant
+    against:str=None,               # Instead of auditing, compare a trainer's labels with the truth: trl (runs TRL's dataset preparation)
+    trl_config:str=None,            # A YAML or JSON file of SFTConfig options for --against trl (e.g. assistant_only_loss: true)
+    labels:str=None,                # Instead of auditing, compare this pre-tokenized dataset's labels (input_ids with labels or masks) with the truth
+    id_column:str=None,             # Align --labels rows with the dataset's by this column (default: by order)
 )->int:
     "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings (at --fail-on), 2 the run cannot proceed."
     from tokenlens.models import load_tokenizer
@@ -543,6 +612,10 @@ def tokenlens_audit(
         return _fail("--num-proc, --limit and --max-length must be positive")
     if fail_on not in SEVERITIES: return _fail(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
     if output not in ('text', 'json', 'sarif'): return _fail(f"--output must be text, json or sarif, not {output!r}")
+    if against not in (None, 'trl'): return _fail(f"--against {against}: only trl is run here; for another pipeline, save its tokenized dataset and pass --labels")
+    if against and labels: return _fail("--against and --labels are two ways to get a pipeline's labels: pass one")
+    if (against or labels) and output == 'sarif': return _fail("--output sarif is for the audit; a label comparison writes text or json")
+    if trl_config and not against: return _fail("--trl-config goes with --against trl")
     try:
         for name,kinds in (('select', select), ('ignore', ignore)):
             if kinds: _kinds(kinds, name)
@@ -562,6 +635,10 @@ def tokenlens_audit(
     if template is not None and (why := _template_error(tok, template)): return _fail(f"--chat-template {why}")
     try: rows = read_rows(source, limit=limit)
     except InputError as e: return _fail(str(e))
+    if against or labels:
+        kw = dict(format=format, response_template=response_template, instruction_template=instruction_template, chat_template=template,
+                  **({'role_map': roles} if roles else {}))
+        return _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)
     if max_length is None and 0 < (getattr(tok, 'model_max_length', None) or 0) < 10**7: max_length = tok.model_max_length
     try: res = audit(rows, tok, format, response_template, instruction_template, template, max_length, num_proc, limit,
                      progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, role_map=roles)
