@@ -89,6 +89,7 @@ def compare_row(tok,           # The tokenizer
                 ids:list,      # The pipeline's input_ids
                 labels:list,   # The pipeline's labels (-100 where masked)
                 ours:list=None,# The tokenizer's ids of `text`, if already encoded
+                written=(),    # Character ranges of `text` the row's author wrote (prompts, messages): their whitespace is prompt, not template
                )->list:
     "The `Finding`s of one row: where the pipeline's trained tokens depart from the trained characters."
     if not any(l != MASK for l in labels): return [Finding('nothing_trained', "every label is -100")]
@@ -104,13 +105,15 @@ def compare_row(tok,           # The tokenizer
     inside = np.zeros(len(text), bool)
     for a,b in ranges: inside[a:b] = True
     blank = np.array([c.isspace() for c in text], bool)
+    user = np.zeros(len(text), bool)
+    for a,b in written: user[a:b] = True
     first, counts = {}, Counter()
     for i,(s,e) in enumerate(t.spans):
         if e <= s: continue                       # a token the text does not spell (a BOS the pipeline added)
         trained, ins, solid = labels[i] != MASK, inside[s:e], ~blank[s:e]
         if trained:
             if ins.all(): continue
-            kind = ('trains_straddle' if (solid & ~ins).any() else None) if ins.any() else ('trains_prompt' if solid.any() else 'trains_template')
+            kind = ('trains_straddle' if (solid & ~ins).any() else None) if ins.any() else ('trains_prompt' if solid.any() or user[s:e].any() else 'trains_template')
         else:
             if not ins.all() or not solid.any(): continue   # a token tokenlens masks too (straddling), or whitespace
             kind = 'untrained_eos' if t.special[i] else 'untrained_reply'
@@ -140,6 +143,13 @@ class LabelReport:
         worst = ('error', 'warning', 'info')[:('error', 'warning', 'info').index(self.fail_on) + 1]
         return int(any(LABEL_SEVERITY[f.kind] in worst for r in self.results for f in r['findings']))
 
+def _written(text:str, contents:list)->list:
+    "Where each string the row's author wrote sits in `text`, in order (strings the template changed are not found)."
+    out, p = [], 0
+    for c in contents:
+        if c and (q := text.find(c, p)) >= 0: out.append((q, q + len(c))); p = q + len(c)
+    return out
+
 def _pipeline_row(rows, k, where):
     try: return pipeline_labels(rows[k], f"{where}: ") if rows[k] is not None else None
     except (KeyError, TypeError, ValueError) as e: return e
@@ -156,11 +166,13 @@ def compare_labels(tok,                  # The tokenizer
     if len(rows) != len(pipeline_rows):
         raise ValueError(f"{len(rows)} rows but {len(pipeline_rows)} pipeline rows: align them by row (None for a dropped row)")
     where = where or [f"row {k}" for k in range(len(rows))]
-    results, plans = [], {}
+    results, plans, written = [], {}, {}
     for k,row in enumerate(rows):
         r = dict(index=k, findings=[], skipped=None)
         results.append(r)
-        try: plans[k] = plan_row(tok, row, **plan_kwargs).plan
+        try:
+            rp = plan_row(tok, row, **plan_kwargs)
+            plans[k], written[k] = rp.plan, _written(rp.plan.text, rp.contents)
         except (KeyError, TypeError, ValueError) as e:
             r['skipped'] = f"tokenlens cannot plan the row (see the audit): {e.args[0] if e.args else type(e).__name__}"
     keys = list(plans)
@@ -169,7 +181,7 @@ def compare_labels(tok,                  # The tokenizer
         r, p = results[k], _pipeline_row(pipeline_rows, k, where[k])
         if isinstance(p, Exception): raise type(p)(p.args[0]) from None
         if p is None: r['findings'].append(Finding('nothing_trained', f"{pipeline} dropped the row")); continue
-        r['findings'] = compare_row(tok, plans[k].text, plans[k].ranges, *p, ours=ours[k])
+        r['findings'] = compare_row(tok, plans[k].text, plans[k].ranges, *p, ours=ours[k], written=written[k])
         r['pipeline'] = p
     rep = LabelReport(results, tok, pipeline, rows, where, plans, fail_on)
     rep.notes = list(getattr(pipeline_rows, 'notes', []))
