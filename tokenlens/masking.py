@@ -4,19 +4,19 @@
 
 # %% ../nbs/03_masking.ipynb #904e49a3
 from __future__ import annotations
-import html
+import html, warnings
 from collections import namedtuple
 import numpy as np
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
 from .core import Tokenized, bytes_table, check_size, encode_batch, needs_torch, show_bytes, spans_batch, tokenize
 from .formats import (Plan, chat_plan, plan_row, prompt_completion_plan, segments_plan,
                                template_plan)
 from .render import render_html, render_text
 
 # %% auto #0
-__all__ = ['MASK', 'STATES', 'RowLabels', 'Masked', 'label_tokens', 'mask_text', 'mask_plan', 'mask_segments',
-           'mask_prompt_completion', 'mask_chat', 'mask_template', 'label_plans', 'mask_rows', 'MaskSummary',
-           'MaskCollator']
+__all__ = ['MASK', 'STATES', 'RowLabels', 'PADDING_SIDES', 'TRUNCATION_MODES', 'Masked', 'label_tokens', 'mask_text', 'mask_plan',
+           'mask_segments', 'mask_prompt_completion', 'mask_chat', 'mask_template', 'label_plans', 'mask_rows',
+           'MaskSummary', 'MaskCollator']
 
 # %% ../nbs/03_masking.ipynb #65b983b9
 MASK = -100
@@ -304,30 +304,97 @@ class MaskSummary:
         return "<div>" + '<br>'.join(items) + (f"<ul>{errs}</ul>" if errs else '') + "</div>"
 
 # %% ../nbs/03_masking.ipynb #7db4cc37
+PADDING_SIDES, TRUNCATION_MODES = ('right', 'left'), ('keep_start', 'keep_end')
+
+def _block_mask(position_ids:list, n:int):
+    "A boolean (n, n) mask, causal within each run of `position_ids` that starts at 0 and closed between runs."
+    import torch
+    pos = torch.tensor(position_ids + [0] * (n - len(position_ids)))
+    seq = torch.cumsum(pos == 0, 0)
+    causal = torch.ones(n, n, dtype=torch.bool).tril()
+    return causal & (seq[:, None] == seq[None, :])
+
 class MaskCollator:
-    "Right-pad masked rows into a batch: pad ids, attention 0 and labels -100 on padding."
-    def __init__(self, tok, pad_to_multiple_of:int=None, max_length:int=None):
+    "Batch masked rows — padded, or padding-free — with labels and attention that never cross rows."
+    def __init__(self, tok,
+                 pad_to_multiple_of:int=None,      # Pad the length to a multiple of this
+                 max_length:int=None,              # Truncate each row to this many tokens
+                 padding_side:str='right',         # 'right' or 'left'
+                 padding_free:bool=False,          # Lay the rows end to end in one sequence, with restarting position_ids
+                 truncation_mode:str='keep_start', # Keep a long row's start ('keep_start') or its end ('keep_end')
+                 block_mask:bool=False,            # Add a 4-D attention mask closed between rows (for sdpa and eager attention)
+                ):
         needs_torch('MaskCollator')
         check_size(pad_to_multiple_of, 'pad_to_multiple_of'); check_size(max_length, 'max_length')
+        if padding_side not in PADDING_SIDES: raise ValueError(f"padding_side must be one of {PADDING_SIDES}, not {padding_side!r}")
+        if truncation_mode not in TRUNCATION_MODES: raise ValueError(f"truncation_mode must be one of {TRUNCATION_MODES}, not {truncation_mode!r}")
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         if self.pad_id is None: raise ValueError("the tokenizer has neither a pad token nor an EOS token to pad with")
-        self.pad_to_multiple_of, self.max_length = pad_to_multiple_of, max_length
+        store_attr('pad_to_multiple_of,max_length,padding_side,padding_free,truncation_mode,block_mask')
+        self.dropped = 0
 
-    def __call__(self, rows:list)->dict:
-        import torch
+    def _check(self, rows:list)->list:
+        "The rows as dicts, checked: tokens, labels, and columns of one length."
         rows = [r if isinstance(r, dict) else {'input_ids': r.input_ids, 'labels': r.labels, 'attention_mask': r.attention_mask} for r in rows]
         if not rows: raise ValueError("the batch is empty: MaskCollator needs at least one row")
         for k,r in enumerate(rows):
             if not r.get('input_ids'): raise ValueError(f"batch row {k} has no tokens (a row that could not be masked?)")
             if 'labels' not in r: raise ValueError(f"batch row {k} has no labels")
-            for key in ('labels', 'attention_mask'):
+            for key in ('labels', 'attention_mask', 'position_ids'):
                 if r.get(key) is not None and len(r[key]) and len(r[key]) != len(r['input_ids']):
                     raise ValueError(f"batch row {k}: {key} has {len(r[key])} values for {len(r['input_ids'])} input_ids")
-        rows = [r if r.get('attention_mask') else {**r, 'attention_mask': [1]*len(r['input_ids'])} for r in rows]   # TRL drops it
-        n = max(len(r['input_ids']) for r in rows)
-        if self.max_length: n = min(n, self.max_length)
-        if self.pad_to_multiple_of: n = -(-n // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        def pad(key, value): return [list(r[key][:n]) + [value]*(n - len(r[key][:n])) for r in rows]
-        return {'input_ids': torch.tensor(pad('input_ids', self.pad_id)),
-                'attention_mask': torch.tensor(pad('attention_mask', 0)),
-                'labels': torch.tensor(pad('labels', MASK))}
+        return [{'input_ids': list(r['input_ids']), 'labels': list(r['labels']),
+                 'attention_mask': list(r.get('attention_mask') or [1]*len(r['input_ids'])),   # TRL drops it
+                 'position_ids': list(r.get('position_ids') or range(len(r['input_ids'])))} for r in rows]
+
+    def _truncate(self, rows:list)->list:
+        "Rows cut to `max_length`; rows left with nothing to train are left out, with a warning."
+        n, out = self.max_length, []
+        for k,r in enumerate(rows):
+            if n and len(r['input_ids']) > n:
+                cut = slice(0, n) if self.truncation_mode == 'keep_start' else slice(len(r['input_ids']) - n, None)
+                r = {key: v[cut] for key,v in r.items()}
+                if (p := r['position_ids'])[0]:   # kept the end: the first (cut) row's positions restart at 0
+                    j = next((i for i,x in enumerate(p) if x == 0), len(p))
+                    r['position_ids'] = [x - p[0] for x in p[:j]] + p[j:]
+            if any(l != MASK for l in r['labels']): out.append(r); continue
+            self.dropped += 1
+            warnings.warn(f"batch row {k} has nothing to train{f' after truncation to {n} tokens ({self.truncation_mode})' if n else ''}: left out of the batch")
+        if not out: raise ValueError("no row of the batch has anything to train")
+        return out
+
+    def _length(self, n:int)->int: return -(-n // self.pad_to_multiple_of) * self.pad_to_multiple_of if self.pad_to_multiple_of else n
+
+    def __call__(self, rows:list)->dict:
+        import torch
+        rows = self._truncate(self._check(rows))
+        if self.padding_free: return self._flat(rows)
+        n = self._length(max(len(r['input_ids']) for r in rows))
+        def pad(key, value):
+            return [r[key] + [value]*(n - len(r[key])) if self.padding_side == 'right' else [value]*(n - len(r[key])) + r[key] for r in rows]
+        out = {'input_ids': torch.tensor(pad('input_ids', self.pad_id)), 'attention_mask': torch.tensor(pad('attention_mask', 0)),
+               'labels': torch.tensor(pad('labels', MASK))}
+        if self.block_mask:   # each row causal on its own tokens; padding attends to itself only
+            masks = []
+            for r in rows:
+                m, k = torch.eye(n, dtype=torch.bool), len(r['input_ids'])
+                at = slice(0, k) if self.padding_side == 'right' else slice(n - k, n)
+                m[at, at] = _block_mask(r['position_ids'], k)
+                masks.append(m)
+            out['attention_mask'] = torch.stack(masks)[:, None]
+        return out
+
+    def _flat(self, rows:list)->dict:
+        "One sequence: the rows end to end, position_ids restarting per row, the first label of each row masked."
+        import torch
+        ids = [i for r in rows for i in r['input_ids']]
+        pos = [p for r in rows for p in r['position_ids']]
+        labels = [MASK if p == 0 else l for r in rows for l,p in zip(r['labels'], r['position_ids'])]
+        n = self._length(len(ids))
+        ids, labels, pos = ids + [self.pad_id]*(n - len(ids)), labels + [MASK]*(n - len(labels)), pos + [0]*(n - len(pos))
+        starts = [k for k,p in enumerate(pos) if p == 0] + [n]
+        cu = torch.tensor(starts, dtype=torch.int32)
+        out = {'input_ids': torch.tensor([ids]), 'labels': torch.tensor([labels]), 'position_ids': torch.tensor([pos]),
+               'cu_seq_lens_q': cu, 'cu_seq_lens_k': cu, 'max_length_q': int(cu.diff().max()), 'max_length_k': int(cu.diff().max())}
+        if self.block_mask: out['attention_mask'] = _block_mask(pos, n)[None, None]
+        return out
