@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_masking.ipynb #904e49a3
 from __future__ import annotations
-import html, warnings
+import bisect, html, warnings
 from collections import namedtuple
 import numpy as np
 from fastcore.basics import patch, store_attr
@@ -16,7 +16,7 @@ from .render import render_html, render_text
 # %% auto #0
 __all__ = ['MASK', 'STATES', 'RowLabels', 'PADDING_SIDES', 'TRUNCATION_MODES', 'Masked', 'label_tokens', 'mask_text', 'mask_plan',
            'mask_segments', 'mask_prompt_completion', 'mask_chat', 'mask_template', 'label_plans', 'mask_rows',
-           'MaskSummary', 'MaskCollator']
+           'MaskSummary', 'MaskCollator', 'pack_rows']
 
 # %% ../nbs/03_masking.ipynb #65b983b9
 MASK = -100
@@ -369,6 +369,8 @@ class MaskCollator:
         import torch
         rows = self._truncate(self._check(rows))
         if self.padding_free: return self._flat(rows)
+        if not self.block_mask and any(0 in r['position_ids'][1:] for r in rows):
+            raise ValueError("packed rows in a padded batch need block_mask=True (or padding_free=True): a 2-D attention mask lets the rows packed together attend to each other")
         n = self._length(max(len(r['input_ids']) for r in rows))
         def pad(key, value):
             return [r[key] + [value]*(n - len(r[key])) if self.padding_side == 'right' else [value]*(n - len(r[key])) + r[key] for r in rows]
@@ -398,3 +400,36 @@ class MaskCollator:
                'cu_seq_lens_q': cu, 'cu_seq_lens_k': cu, 'max_length_q': int(cu.diff().max()), 'max_length_k': int(cu.diff().max())}
         if self.block_mask: out['attention_mask'] = _block_mask(pos, n)[None, None]
         return out
+
+# %% ../nbs/03_masking.ipynb #44ece361
+def pack_rows(rows:list,      # Masked rows (dicts with input_ids and labels, or `Masked`), each at most `max_length` tokens
+              max_length:int, # Tokens per packed sequence
+             )->list:
+    "Rows packed whole into sequences of at most `max_length` tokens, best fit and longest first, that keep each row apart."
+    check_size(max_length, 'max_length')
+    rows = [r if isinstance(r, dict) else {'input_ids': r.input_ids, 'labels': r.labels} for r in rows]
+    for k,r in enumerate(rows):
+        if not r.get('input_ids') or len(r.get('labels') or []) != len(r['input_ids']):
+            raise ValueError(f"row {k} needs input_ids and as many labels")
+        if len(r['input_ids']) > max_length:
+            raise ValueError(f"row {k} has {len(r['input_ids'])} tokens, more than max_length {max_length}: truncate it first (mask_rows(max_length=...))")
+    spaces, bins = [], []   # spaces: sorted (room left, sequence) pairs, for a best-fit search by bisection
+    for k in sorted(range(len(rows)), key=lambda k: (-len(rows[k]['input_ids']), k)):
+        n = len(rows[k]['input_ids'])
+        at = bisect.bisect_left(spaces, (n, -1))    # the fullest sequence that still has room
+        if at < len(spaces):
+            room, b = spaces.pop(at)
+            bins[b].append(k)
+        else:
+            room, b = max_length, len(bins)
+            bins.append([k])
+        bisect.insort(spaces, (room - n, b))
+    out = []
+    for members in bins:
+        members = sorted(members)   # dataset order inside a sequence
+        seq = [rows[k] for k in members]
+        out.append({'input_ids': [i for r in seq for i in r['input_ids']],
+                    'labels': [l for r in seq for l in [MASK] + list(r['labels'][1:])],
+                    'position_ids': [p for r in seq for p in range(len(r['input_ids']))],
+                    'seq_lengths': [len(r['input_ids']) for r in seq], 'rows': members})
+    return out
