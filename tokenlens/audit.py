@@ -246,8 +246,26 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
           data_files=None,           # `data_files` for `datasets.load_dataset`
           fields:dict=None,          # The dataset's column names: ours -> theirs, for any of `formats.FIELDS`
           role_map:dict=None,        # Roles to rename in conversations, e.g. `{'human': 'user', 'bot': 'assistant'}`
-         )->AuditReport:
-    "Check every row of `dataset` for masking, drift, boundary and special-token problems."
+          against:str=None,          # Instead of auditing, compare a trainer's labels with the truth: 'trl'
+          trl_config:dict=None,      # `SFTConfig` options for `against='trl'`
+         ):
+    "Check every row of `dataset` for masking, drift, boundary and special-token problems (or, with `against`, compare a trainer's labels)."
+    if against is not None:
+        if against != 'trl': raise ValueError(f"against={against!r}: only 'trl' is run here; compare any other pipeline's rows with `compare.compare_labels`")
+        src = {k: v for k,v in dict(split=split, config=config, revision=revision, data_files=data_files).items() if v is not None}
+        rows = _as_rows(dataset, limit, fields, **src)
+        ok = [k for k,r in enumerate(rows.rows) if isinstance(r, dict)]
+        got = trl_labels(tok, [rows.rows[k] for k in ok], trl_config)
+        aligned = [None] * len(rows.rows)
+        for k,g in zip(ok, got): aligned[k] = g
+        return compare_labels(tok, rows.rows, type(got)(aligned, got.notes), pipeline='TRL', where=rows.where, fail_on=fail_on, format=format,
+                              response_template=response_template, instruction_template=instruction_template, chat_template=chat_template,
+                              **({'role_map': role_map} if role_map else {}))
+    return _audit(dataset, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress,
+                  chunk_size, select, ignore, fail_on, split, config, revision, data_files, fields, role_map)
+
+def _audit(dataset, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress,
+           chunk_size, select, ignore, fail_on, split, config, revision, data_files, fields, role_map)->AuditReport:
     global _JOB
     if format not in FORMATS: raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     max_length, limit, chunk_size = check_size(max_length, 'max_length'), check_size(limit, 'limit'), check_size(chunk_size, 'chunk_size')
