@@ -23,8 +23,8 @@ from .sources import BadRow, InputError, Rows, Source, Where, check_input, read_
 
 # %% auto #0
 __all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'LABEL_OPTIONS',
-           'COMMANDS', 'check_rows', 'AuditReport', 'audit', 'run_problem', 'tokenlens_audit', 'tokenlens_spans',
-           'cli_parser', 'main', 'spans_main']
+           'COMMANDS', 'check_rows', 'AuditReport', 'audit', 'run_problem', 'audit_batch', 'AuditBatches',
+           'report_from_columns', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
 KINDS = {
@@ -325,6 +325,54 @@ def run_problem(rows:list, tok, format:str='auto', chat_template:str=None, respo
     texts = [r['text'] for r in readable if isinstance(r.get('text'), str) and (format == 'text' or detect_format(r) == 'text')]
     if response_template and texts and not any(response_template in t for t in texts):
         return f"--response-template {response_template!r} is in none of the {len(texts)} text rows"
+
+# %% ../nbs/06_audit.ipynb #e8bf3dfd
+def _plain(v):
+    "`v` with numpy arrays and scalars (as Ray hands them over) turned into lists and Python values."
+    if hasattr(v, 'tolist'): v = v.tolist()
+    if isinstance(v, dict): return {k: _plain(x) for k,x in v.items()}
+    if isinstance(v, (list, tuple)): return [_plain(x) for x in v]
+    return v
+
+def audit_batch(batch:dict,         # A batch of rows as columns: name -> values (`datasets.map(batched=True)`, Ray `map_batches`)
+                indices=None,       # The rows' indices in the dataset (`with_indices=True`); default: 0, 1, ...
+                tok=None,           # The tokenizer
+                max_length:int=None,# Report rows longer than this many tokens
+                **plan_kwargs,      # Passed to `plan_row` (format, templates, role_map)
+               )->dict:
+    "The audit of a batch of rows, as columns: `audit_index`, `audit_format`, `audit_tokens`, `audit_trained`, `audit_findings` (JSON)."
+    if tok is None: raise TypeError("audit_batch needs tok=, the tokenizer training uses")
+    cols = {k: _plain(v) for k,v in batch.items()}
+    n = len(next(iter(cols.values()))) if cols else 0
+    idx = list(_plain(indices)) if indices is not None else list(range(n))
+    rows = [{k: v[i] for k,v in cols.items() if v[i] is not None} for i in range(n)]
+    res = check_rows(tok, rows, max_length=max_length, **plan_kwargs)
+    return {'audit_index': idx, 'audit_format': [r['format'] for r in res], 'audit_tokens': [r['tokens'] for r in res],
+            'audit_trained': [r['trained'] for r in res],
+            'audit_findings': [json.dumps([[f.kind, f.message, f.token, list(f.span) if f.span else None] for f in r['findings']], ensure_ascii=False)
+                               for r in res]}
+
+class AuditBatches:
+    "`audit_batch` with its tokenizer loaded once per worker process: a callable class for Ray Data's actor pool."
+    def __init__(self, model:str='smollm2', **options): self.model, self.options, self.tok = model, options, None
+    def __call__(self, batch:dict, indices=None)->dict:
+        if self.tok is None:
+            from tokenlens.models import load_tokenizer
+            self.tok = load_tokenizer(self.model)
+        return audit_batch(batch, indices, tok=self.tok, **self.options)
+
+def report_from_columns(columns:dict,   # The `audit_*` columns of every row (from any engine, in any order)
+                        rows:Rows,      # The rows themselves, for drawings and where each came from
+                        tok,            # The tokenizer
+                        options:dict=None, # The options the rows were audited with
+                       )->AuditReport:
+    "An `AuditReport` from the columns `audit_batch` wrote, put back in dataset order."
+    order = sorted(range(len(columns['audit_index'])), key=lambda k: columns['audit_index'][k])
+    results = [dict(index=columns['audit_index'][k], format=columns['audit_format'][k], tokens=columns['audit_tokens'][k],
+                    trained=columns['audit_trained'][k],
+                    findings=[Finding(kind, msg, tokn, tuple(span) if span else None) for kind,msg,tokn,span in json.loads(columns['audit_findings'][k])])
+               for k in order]
+    return AuditReport(results, rows, tok, options or {})
 
 # %% ../nbs/06_audit.ipynb #fedb5006
 def _short(s:str, n:int=110)->str: return s if len(s) <= n else s[:n-1] + '…'
