@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_audit.ipynb #ab72efa8
 from __future__ import annotations
-import argparse, html, inspect, json, multiprocessing, os, re, sys, time, typing, warnings
+import argparse, html, inspect, json, logging, multiprocessing, os, re, sys, time, typing, warnings
 import numpy as np
 from collections import Counter, namedtuple
 from pathlib import Path
@@ -226,6 +226,25 @@ def _as_rows(dataset, limit, fields=None, **source)->Rows:
         raise ValueError(f"no row has the fields the field map names: {items[0].message}")
     return Rows(items, where, rows.name)
 
+def _local_results(tok, rows:Rows, kw:dict, chunk_size:int, num_proc:int, progress:bool)->list:
+    "`check_rows` over `rows` in chunks, in `num_proc` forked processes when asked."
+    global _JOB
+    spans = [(s, min(s + chunk_size, len(rows.rows))) for s in range(0, len(rows.rows), chunk_size)]
+    from tqdm.auto import tqdm
+    bar, results = tqdm(total=len(rows.rows), unit='row', disable=not progress, file=sys.stderr, desc='audit'), []
+    _JOB = (tok, rows.rows, kw)
+    try:
+        if num_proc > 1 and 'fork' not in multiprocessing.get_all_start_methods():
+            warnings.warn("num_proc > 1 needs the 'fork' start method, which this platform lacks: auditing in one process")
+        if num_proc > 1 and len(spans) > 1 and 'fork' in multiprocessing.get_all_start_methods():
+            os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+            with multiprocessing.get_context('fork').Pool(num_proc) as pool:
+                for res in pool.imap(_work, spans): results += res; bar.update(len(res))
+        else:
+            for s in spans: res = _work(s); results += res; bar.update(len(res))
+    finally: _JOB = None; bar.close()
+    return results
+
 def audit(dataset,                   # A file, glob, folder, URL or Hub id (see `tokenlens.sources`), a list of row dicts, or a `datasets.Dataset`
           tok,                       # The tokenizer training uses
           format:str='auto',         # One of `FORMATS`
@@ -248,6 +267,8 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
           role_map:dict=None,        # Roles to rename in conversations, e.g. `{'human': 'user', 'bot': 'assistant'}`
           against:str=None,          # Instead of auditing, compare a trainer's labels with the truth: 'trl'
           trl_config:dict=None,      # `SFTConfig` options for `against='trl'`
+          engine:str='local',        # 'local' (this machine, `num_proc` processes) or 'ray' (Ray Data, `num_proc` workers)
+          address:str=None,          # The Ray cluster to use with engine='ray' (default: a local one)
          ):
     "Check every row of `dataset` for masking, drift, boundary and special-token problems (or, with `against`, compare a trainer's labels)."
     if against is not None:
@@ -261,15 +282,15 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
         return compare_labels(tok, rows.rows, type(got)(aligned, got.notes), pipeline='TRL', where=rows.where, fail_on=fail_on, format=format,
                               response_template=response_template, instruction_template=instruction_template, chat_template=chat_template,
                               **({'role_map': role_map} if role_map else {}))
+    if engine not in ('local', 'ray'): raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")
     return _audit(dataset, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress,
-                  chunk_size, select, ignore, fail_on, split, config, revision, data_files, fields, role_map)
+                  chunk_size, select, ignore, fail_on, split, config, revision, data_files, fields, role_map, engine, address)
 
 def _audit(dataset, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress,
-           chunk_size, select, ignore, fail_on, split, config, revision, data_files, fields, role_map)->AuditReport:
-    global _JOB
+           chunk_size, select, ignore, fail_on, split, config, revision, data_files, fields, role_map, engine='local', address=None)->AuditReport:
     if format not in FORMATS: raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     max_length, limit, chunk_size = check_size(max_length, 'max_length'), check_size(limit, 'limit'), check_size(chunk_size, 'chunk_size')
-    num_proc = min(check_size(num_proc, 'num_proc'), os.cpu_count() or 1)   # more workers than cores only costs memory
+    num_proc = check_size(num_proc, 'num_proc') if engine == 'ray' else min(check_size(num_proc, 'num_proc'), os.cpu_count() or 1)
     if fail_on not in SEVERITIES: raise ValueError(f"fail_on must be one of {SEVERITIES}, not {fail_on!r}")
     kinds = set(_kinds(select, 'select') if select else KINDS) - set(_kinds(ignore, 'ignore'))
     if bad := set(fields or {}) - set(FIELDS): raise ValueError(f"unknown field {sorted(bad)[0]!r}; the fields are {', '.join(FIELDS)}")
@@ -278,20 +299,8 @@ def _audit(dataset, tok, format, response_template, instruction_template, chat_t
     if problem := run_problem(rows.rows, tok, format, chat_template, response_template): raise ValueError(problem)
     kw = dict(format=format, response_template=response_template, instruction_template=instruction_template,
               chat_template=chat_template, max_length=max_length, **({'role_map': role_map} if role_map else {}))
-    spans = [(s, min(s + chunk_size, len(rows.rows))) for s in range(0, len(rows.rows), chunk_size)]
-    from tqdm.auto import tqdm
-    bar, results = tqdm(total=len(rows.rows), unit='row', disable=not progress, file=sys.stderr, desc='audit'), []
-    _JOB = (tok, rows.rows, kw)
-    try:
-        if num_proc > 1 and 'fork' not in multiprocessing.get_all_start_methods():
-            warnings.warn("num_proc > 1 needs the 'fork' start method, which this platform lacks: auditing in one process")
-        if num_proc > 1 and len(spans) > 1 and 'fork' in multiprocessing.get_all_start_methods():
-            os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
-            with multiprocessing.get_context('fork').Pool(num_proc) as pool:
-                for res in pool.imap(_work, spans): results += res; bar.update(len(res))
-        else:
-            for s in spans: res = _work(s); results += res; bar.update(len(res))
-    finally: _JOB = None; bar.close()
+    if engine == 'ray': results = _ray_results(tok, rows, kw, chunk_size, num_proc, address, progress)
+    else: results = _local_results(tok, rows, kw, chunk_size, num_proc, progress)
     for r in results: r['findings'] = [_their_names(f, fields) for f in r['findings'] if f[0] in kinds]
     return AuditReport(results, rows, tok, dict(kw, num_proc=num_proc, fail_on=fail_on, fields=fields), time.perf_counter() - t0)
 
@@ -346,7 +355,10 @@ def audit_batch(batch:dict,         # A batch of rows as columns: name -> values
     n = len(next(iter(cols.values()))) if cols else 0
     idx = list(_plain(indices)) if indices is not None else list(range(n))
     rows = [{k: v[i] for k,v in cols.items() if v[i] is not None} for i in range(n)]
-    res = check_rows(tok, rows, max_length=max_length, **plan_kwargs)
+    return _columns(idx, check_rows(tok, rows, max_length=max_length, **plan_kwargs))
+
+def _columns(idx:list, res:list)->dict:
+    "`check_rows` results as the `audit_*` columns, findings as JSON strings."
     return {'audit_index': idx, 'audit_format': [r['format'] for r in res], 'audit_tokens': [r['tokens'] for r in res],
             'audit_trained': [r['trained'] for r in res],
             'audit_findings': [json.dumps([[f.kind, f.message, f.token, list(f.span) if f.span else None] for f in r['findings']], ensure_ascii=False)
@@ -354,12 +366,46 @@ def audit_batch(batch:dict,         # A batch of rows as columns: name -> values
 
 class AuditBatches:
     "`audit_batch` with its tokenizer loaded once per worker process: a callable class for Ray Data's actor pool."
-    def __init__(self, model:str='smollm2', **options): self.model, self.options, self.tok = model, options, None
+    def __init__(self, model:str='smollm2', tok=None, **options): self.model, self.options, self.tok = model, options, tok
     def __call__(self, batch:dict, indices=None)->dict:
         if self.tok is None:
             from tokenlens.models import load_tokenizer
             self.tok = load_tokenizer(self.model)
         return audit_batch(batch, indices, tok=self.tok, **self.options)
+
+_BAD = '\x00tokenlens bad row'
+
+class _RayRows:
+    "The worker side of `engine='ray'`: rows shipped as JSON (bad rows as their message), checked with a tokenizer sent once."
+    def __init__(self, tok, options:dict): self.tok, self.options = tok, options
+    def __call__(self, batch:dict)->dict:
+        rows = [json.loads(s) for s in batch['audit_json']]
+        rows = [BadRow(r[_BAD]) if isinstance(r, dict) and _BAD in r else r for r in rows]
+        return _columns(_plain(batch['audit_row']), check_rows(self.tok, rows, **self.options))
+
+def _ray_results(tok, rows:Rows, options:dict, batch_size:int, workers:int, address:str=None, progress:bool=False)->list:
+    "`check_rows` over `rows` on Ray Data: one actor per worker, each with its own copy of the tokenizer."
+    try: import ray, ray.data
+    except ImportError: raise ImportError('engine ray needs `pip install "tokenlens-kit[ray]"`') from None
+    if not ray.is_initialized():
+        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False, log_to_driver=False,
+                 logging_level='ERROR', configure_logging=True)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = progress
+    items = [{'audit_row': k, 'audit_json': json.dumps({_BAD: r.message} if isinstance(r, BadRow) else r, ensure_ascii=False, default=str)}
+             for k,r in enumerate(rows.rows)]
+    quiet = {name: logging.getLogger(name).level for name in ('ray', 'ray.data')}
+    for name in quiet: logging.getLogger(name).setLevel(logging.INFO if progress else logging.ERROR)
+    try:
+        with warnings.catch_warnings():   # max_restarts=0: a restarted actor could not get its tokenizer back; Ray 2.60 calls the argument deprecated
+            warnings.simplefilter('ignore')
+            out = (ray.data.from_items(items).map_batches(_RayRows, fn_constructor_kwargs=dict(tok=tok, options=options), batch_size=batch_size,
+                                                          compute=ray.data.ActorPoolStrategy(size=workers), batch_format='numpy',
+                                                          max_restarts=0).take_all())
+    finally:
+        for name, level in quiet.items(): logging.getLogger(name).setLevel(level)
+    cols = {k: [o[k] for o in out] for k in ('audit_index', 'audit_format', 'audit_tokens', 'audit_trained', 'audit_findings')}
+    return report_from_columns({**cols, 'audit_format': [f or None for f in cols['audit_format']]}, rows, tok).results
 
 def report_from_columns(columns:dict,   # The `audit_*` columns of every row (from any engine, in any order)
                         rows:Rows,      # The rows themselves, for drawings and where each came from
@@ -670,6 +716,8 @@ def tokenlens_audit(
     trl_config:str=None,            # A YAML or JSON file of SFTConfig options for --against trl (e.g. assistant_only_loss: true)
     labels:str=None,                # Instead of auditing, compare this pre-tokenized dataset's labels (input_ids with labels or masks) with the truth
     id_column:str=None,             # Align --labels rows with the dataset's by this column (default: by order)
+    engine:str='local',             # local (this machine, --num-proc processes) or ray (Ray Data, --num-proc workers)
+    address:str=None,               # The Ray cluster for --engine ray (default: start a local one)
 )->int:
     "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings (at --fail-on), 2 the run cannot proceed."
     from tokenlens.models import load_tokenizer
@@ -682,6 +730,7 @@ def tokenlens_audit(
     if against and labels: return _fail("--against and --labels are two ways to get a pipeline's labels: pass one")
     if (against or labels) and output == 'sarif': return _fail("--output sarif is for the audit; a label comparison writes text or json")
     if trl_config and not against: return _fail("--trl-config goes with --against trl")
+    if engine not in ('local', 'ray'): return _fail(f"--engine must be local or ray, not {engine!r}")
     try:
         for name,kinds in (('select', select), ('ignore', ignore)):
             if kinds: _kinds(kinds, name)
@@ -707,8 +756,9 @@ def tokenlens_audit(
         return _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)
     if max_length is None and 0 < (getattr(tok, 'model_max_length', None) or 0) < 10**7: max_length = tok.model_max_length
     try: res = audit(rows, tok, format, response_template, instruction_template, template, max_length, num_proc, limit,
-                     progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, role_map=roles)
-    except ValueError as e: return _fail(str(e))   # a problem of the whole run, found before any row is checked
+                     progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, role_map=roles,
+                     engine=engine, address=address)
+    except (ValueError, ImportError) as e: return _fail(str(e))   # a problem of the whole run, found before any row is checked
     if output == 'json': _out('\n'.join(json.dumps(r, ensure_ascii=False) for r in res.records()))
     elif output == 'sarif': _out(json.dumps(res.to_sarif(str(file)), indent=1, ensure_ascii=False))
     else: _out(res.summary(top))
