@@ -366,8 +366,11 @@ def _columns(idx:list, res:list)->dict:
 
 class AuditBatches:
     "`audit_batch` with its tokenizer loaded once per worker process: a callable class for Ray Data's actor pool."
-    def __init__(self, model:str='smollm2', tok=None, **options): self.model, self.options, self.tok = model, options, tok
+    def __init__(self, model:str='smollm2', tok=None, index_column:str=None, **options):
+        self.model, self.options, self.tok, self.index_column = model, options, tok, index_column
     def __call__(self, batch:dict, indices=None)->dict:
+        if self.index_column is not None:   # engines that give no indices (Ray): the rows' own index column
+            batch = dict(batch); indices = batch.pop(self.index_column)
         if self.tok is None:
             from tokenlens.models import load_tokenizer
             self.tok = load_tokenizer(self.model)
