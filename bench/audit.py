@@ -1,5 +1,5 @@
 """Audit throughput on 10k rows of mixed formats, against the floor: the tokenizer's own batched encode of the same
-training texts. Run: python bench/audit.py [--rows 10000] [--reps 3]"""
+training texts. Run: python bench/audit.py [--rows 10000] [--reps 3] [--ray]"""
 import argparse, os, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 import torch; torch.set_num_threads(1)
@@ -23,6 +23,7 @@ def timed(f):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('--rows', type=int, default=10000); ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--ray', action='store_true', help='also time engine=ray with two workers on a local Ray')
     a = ap.parse_args()
     tok = load_tokenizer('smollm2')
     data = rows(a.rows)
@@ -33,6 +34,9 @@ if __name__ == '__main__':
     cases = {'floor: tok(texts) (batched encode of the training texts)': lambda: tok(texts),
              'audit, num_proc=1': lambda: audit(data, tok, max_length=512),
              'audit, num_proc=2': lambda: audit(data, tok, max_length=512, num_proc=2)}
+    if a.ray:
+        audit(data[:50], tok, engine='ray', num_proc=2)   # start the local Ray and its actors once
+        cases['audit, engine=ray, 2 workers (local Ray)'] = lambda: audit(data, tok, max_length=512, engine='ray', num_proc=2)
     best = {k: float('inf') for k in cases}
     for _ in range(a.reps):
         for k,f in cases.items(): best[k] = min(best[k], timed(f)[0])
