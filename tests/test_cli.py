@@ -160,3 +160,13 @@ def test_machine_readable_output():
     assert r.returncode == 1 and log['version'] == '2.1.0'
     assert {x['level'] for x in log['runs'][0]['results']} == {'error', 'warning', 'note'}
     assert run('audit', '--quiet', '--output', 'xml').returncode == 2
+
+def test_worker_pool_without_fork(monkeypatch):
+    "Where there is no fork (Windows; macOS by default), the pool spawns its workers, and the results are the same."
+    import tokenlens.audit as A
+    from tokenlens.models import load_tokenizer
+    tok = load_tokenizer('smollm2')
+    one = A.audit(A.DEMO, tok, max_length=256)
+    monkeypatch.setattr(A.multiprocessing, 'get_all_start_methods', lambda: ['spawn'])
+    two = A.audit(A.DEMO, tok, max_length=256, num_proc=2, chunk_size=5)
+    assert one.results == two.results

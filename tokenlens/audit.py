@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_audit.ipynb #ab72efa8
 from __future__ import annotations
-import argparse, html, inspect, json, logging, multiprocessing, os, re, sys, time, typing, warnings
+import argparse, concurrent.futures, html, inspect, json, logging, multiprocessing, os, re, sys, time, typing, warnings
 import numpy as np
 from collections import Counter, namedtuple
 from pathlib import Path
@@ -197,11 +197,17 @@ class AuditReport:
         return sorted(self.flagged, key=lambda r: (-score(r), r['index']))[:n]
 
 # %% ../nbs/06_audit.ipynb #ec373e48
-_JOB = None
+_WORKER = None
 
-def _work(span):
-    tok, rows, kw = _JOB
-    return check_rows(tok, rows[span[0]:span[1]], start=span[0], **kw)
+def _start_worker(tok, kw:dict):
+    "A worker process's tokenizer and options, set once when the pool starts it."
+    global _WORKER
+    _WORKER = (tok, kw)
+
+def _check_chunk(job)->list:
+    start, rows = job
+    tok, kw = _WORKER
+    return check_rows(tok, rows, start=start, **kw)
 
 def _as_rows(dataset, limit, fields=None, **source)->Rows:
     "The rows to check: read from a source (up to `limit`), columns renamed by `fields`, preference pairs split in two."
@@ -227,22 +233,19 @@ def _as_rows(dataset, limit, fields=None, **source)->Rows:
     return Rows(items, where, rows.name)
 
 def _local_results(tok, rows:Rows, kw:dict, chunk_size:int, num_proc:int, progress:bool)->list:
-    "`check_rows` over `rows` in chunks, in `num_proc` forked processes when asked."
-    global _JOB
-    spans = [(s, min(s + chunk_size, len(rows.rows))) for s in range(0, len(rows.rows), chunk_size)]
+    "`check_rows` over `rows` in chunks: in this process, or in a pool of `num_proc` worker processes (fork where there is one, else spawn)."
+    chunks = [(s, rows.rows[s:s + chunk_size]) for s in range(0, len(rows.rows), chunk_size)]
     from tqdm.auto import tqdm
     bar, results = tqdm(total=len(rows.rows), unit='row', disable=not progress, file=sys.stderr, desc='audit'), []
-    _JOB = (tok, rows.rows, kw)
     try:
-        if num_proc > 1 and 'fork' not in multiprocessing.get_all_start_methods():
-            warnings.warn("num_proc > 1 needs the 'fork' start method, which this platform lacks: auditing in one process")
-        if num_proc > 1 and len(spans) > 1 and 'fork' in multiprocessing.get_all_start_methods():
+        if num_proc > 1 and len(chunks) > 1:
             os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
-            with multiprocessing.get_context('fork').Pool(num_proc) as pool:
-                for res in pool.imap(_work, spans): results += res; bar.update(len(res))
+            ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn')
+            with concurrent.futures.ProcessPoolExecutor(num_proc, mp_context=ctx, initializer=_start_worker, initargs=(tok, kw)) as pool:
+                for res in pool.map(_check_chunk, chunks): results += res; bar.update(len(res))
         else:
-            for s in spans: res = _work(s); results += res; bar.update(len(res))
-    finally: _JOB = None; bar.close()
+            for start, part in chunks: res = check_rows(tok, part, start=start, **kw); results += res; bar.update(len(res))
+    finally: bar.close()
     return results
 
 def audit(dataset,                   # A file, glob, folder, URL or Hub id (see `tokenlens.sources`), a list of row dicts, or a `datasets.Dataset`
@@ -252,7 +255,7 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
           instruction_template:str=None, # For multi-turn `text` rows
           chat_template:str=None,    # Chat template to use instead of the tokenizer's
           max_length:int=None,       # Report rows longer than this many tokens
-          num_proc:int=1,            # Worker processes (fork; one process where fork is unavailable)
+          num_proc:int=1,            # Worker processes (or Ray workers with engine='ray')
           limit:int=None,            # Audit only the first `limit` rows
           progress:bool=False,       # Show a progress bar on stderr
           chunk_size:int=500,        # Rows per batch
