@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, concurrent.futures, html, inspect, json, logging, multiprocessing, os, re, sys, time, typing, warnings
 import numpy as np
-from collections import Counter, namedtuple
+from collections import Counter
 from pathlib import Path
 from fastcore.basics import patch
 from fastcore.docments import docments
@@ -19,7 +19,7 @@ from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 from .compare import Finding, PipelineRefused, compare_labels, trl_labels
-from .sources import BadRow, InputError, Rows, Source, Where, check_input, read_rows, resolve
+from .sources import BadRow, InputError, Rows, Source, Where, read_rows, resolve
 
 # %% auto #0
 __all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'LABEL_OPTIONS',
