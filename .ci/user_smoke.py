@@ -32,5 +32,8 @@ for split in ('train', 'test'): (repo/'data'/f'{split}.jsonl').write_text(chat +
                               "  - split: test\n    path: data/test.jsonl\n---\n")
 rep = audit(str(repo), tok, split='test', fields={'messages': 'dialog'})
 assert (len(rep), rep.clean, rep.rows.where[1].line) == (2, True, 2), (len(rep), rep.summary())
+from tokenlens.compare import trl_labels
+try: trl_labels(tok, [{'prompt': 'a', 'completion': 'b'}]); raise AssertionError('expected the train-extra error')
+except ImportError as e: assert 'tokenlens-kit[train]' in str(e), e
 assert 'torch' not in sys.modules or sys.modules['torch'] is None
 print(f"imported {len(mods)} modules without torch; fastcore {fastcore.__version__}; python {sys.version.split()[0]}")

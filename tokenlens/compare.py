@@ -4,11 +4,11 @@
 
 # %% ../nbs/05a_compare.ipynb #31b839ee
 from __future__ import annotations
-import copy, html, logging, tempfile, warnings
+import copy, html, importlib.util, logging, tempfile, warnings
 from collections import Counter, namedtuple
 import numpy as np
 from fastcore.basics import patch
-from .core import Tokenized, bytes_table, encode_batch, needs_torch, show_bytes, visible
+from .core import Tokenized, bytes_table, encode_batch, show_bytes, visible
 from .formats import plan_row
 from .masking import MASK, mask_plan
 from .render import focus_layer, legend_html, render_html
@@ -276,11 +276,10 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
                config:dict=None, # `SFTConfig` options, e.g. `{'assistant_only_loss': True, 'max_length': 2048}`
               )->list:
     "TRL's `{'input_ids', 'labels'}` for each row, from `SFTTrainer`'s own dataset preparation (None where TRL dropped the row)."
-    needs_torch('comparing labels with TRL')
-    try:
-        import datasets, transformers
-        from trl import SFTConfig, SFTTrainer
-    except ImportError: raise ImportError('comparing labels with TRL needs `pip install "tokenlens-kit[train]"`') from None
+    if importlib.util.find_spec('torch') is None or importlib.util.find_spec('trl') is None:   # the `train` extra brings both
+        raise ImportError('comparing labels with TRL needs TRL and PyTorch: `pip install "tokenlens-kit[train]"`')
+    import datasets, transformers
+    from trl import SFTConfig, SFTTrainer
     config = dict(config or {})
     if bad := sorted(set(config) - set(SFTConfig.__dataclass_fields__)): raise ValueError(f"unknown SFTConfig option {bad[0]!r}")
     if config.get('packing'): raise ValueError("packing joins rows into sequences, so TRL's labels cannot be compared row by row: compare with packing off")
