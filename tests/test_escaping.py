@@ -184,6 +184,6 @@ def test_audit_report_options(page_of, smol):
     from tokenlens.audit import AuditReport, Finding
     rows = _payload_rows()
     results = [dict(index=k, format=P, tokens=0, trained=0, findings=[Finding('bad_row', P)]) for k in range(len(rows.rows))]
-    rep = AuditReport(results, rows, smol, {'max_length': P})
+    rep = AuditReport(rows.name, smol, {'max_length': P}).add(results, rows)
     r = page_of('audit_options', rep.to_html())
     _safe(r)

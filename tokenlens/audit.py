@@ -4,27 +4,29 @@
 
 # %% ../nbs/06_audit.ipynb #ab72efa8
 from __future__ import annotations
-import argparse, concurrent.futures, html, inspect, json, logging, multiprocessing, os, re, sys, time, typing, warnings
+import argparse, collections, concurrent.futures, html, itertools, inspect, json, logging, multiprocessing, os, re, sys, time, typing, warnings
 import numpy as np
-from collections import Counter
+from collections import Counter, namedtuple
 from pathlib import Path
 from fastcore.basics import patch
 from fastcore.docments import docments
 import tokenlens
 from .core import Tokenized, bytes_table, check_size, encode_batch, encode_prefixes, show_bytes, spans_table, tokenize
 from .drift import prefix_drift
-from .formats import FIELDS, FORMATS, Info, NO_TEMPLATE, NothingToTrain, detect_format, map_fields, plan_row, preference_sides
+from .formats import FIELDS, FORMATS, Info, NO_TEMPLATE, SIDES, NothingToTrain, detect_format, map_fields, plan_row, preference_sides
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 from .compare import Finding, PipelineRefused, compare_labels, trl_labels
-from .sources import BadRow, InputError, Rows, Source, Where, read_rows, resolve
+from .sources import (BadRow, InputError, Rows, Source, Where, count_rows, file_kind, file_label, iter_rows, read_rows, resolve, shown_name,
+                               _json_rows, _jsonl_rows, _parquet_rows)
 
 # %% auto #0
-__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'SARIF_LEVEL', 'LABEL_OPTIONS',
-           'COMMANDS', 'check_rows', 'AuditReport', 'audit', 'run_problem', 'audit_batch', 'AuditBatches',
-           'report_from_columns', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
+__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'KEEP', 'Batch', 'AUDIT_COLUMNS',
+           'SARIF_LEVEL', 'LABEL_OPTIONS', 'COMMANDS', 'check_rows', 'Tally', 'AuditReport', 'audit', 'run_problem',
+           'audit_batch', 'AuditBatches', 'report_from_columns', 'row_record', 'sarif_results', 'sarif_log',
+           'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
 KINDS = {
@@ -160,6 +162,7 @@ def check_rows(tok,                 # The tokenizer
 # %% ../nbs/06_audit.ipynb #7b26f957
 DEMO = Path(tokenlens.__file__).parent/'data'/'demo.jsonl'
 DEMO_MAX_LENGTH = 256
+KEEP = 100   # rows of each kind the command line keeps for its report and summary (`--output json` lists every row)
 
 # %% ../nbs/06_audit.ipynb #3bb56315
 def _tok_name(tok)->str:
@@ -168,33 +171,75 @@ def _tok_name(tok)->str:
     emb = [k for k in EMBEDDED if Path(p).name.startswith(f"{k}-")]
     return f"{emb[0]} (embedded {EMBEDDED[emb[0]]['hub']})" if emb else p or type(tok).__name__
 
-class AuditReport:
-    "Findings for every row of a dataset: counts by kind, the worst rows, and drawings of them."
-    def __init__(self, results:list, rows:Rows, tok, options:dict, seconds:float=0.0):
-        self.results, self.rows, self.tok, self.options, self.seconds = results, rows, tok, options, seconds
-        self.fail_on = options.get('fail_on', 'error')
-        self.counts = Counter(k for r in results for k in dict.fromkeys(f.kind for f in r['findings']))
-        self.formats = Counter(r['format'] or 'unreadable' for r in results)
-        self.tokens, self.trained = sum(r['tokens'] for r in results), sum(r['trained'] for r in results)
-        self.flagged = [r for r in results if r['findings']]
+def _kinds_of(r:dict)->dict: return dict.fromkeys(f.kind for f in r['findings'])
+def _score(r:dict)->int: return sum(WEIGHTS[k] for k in _kinds_of(r))
 
-    def __len__(self): return len(self.results)
+class Tally:
+    "What a summary counts, for any set of rows: rows, tokens, formats, kinds and severities. Tallies of batches add up."
+    FIELDS = ('rows', 'tokens', 'trained', 'flagged', 'formats', 'counts', 'severities')
+    def __init__(self, results=()):
+        self.rows = self.tokens = self.trained = self.flagged = 0
+        self.formats, self.counts, self.severities = Counter(), Counter(), Counter()
+        for r in results:
+            self.rows, self.tokens, self.trained = self.rows + 1, self.tokens + r['tokens'], self.trained + r['trained']
+            self.flagged += bool(r['findings'])
+            self.formats[r['format'] or 'unreadable'] += 1
+            self.counts.update(list(_kinds_of(r)))
+            self.severities.update(SEVERITY[f.kind] for f in r['findings'])
+    def __add__(self, other:Tally)->Tally:
+        t = Tally()
+        for k in self.FIELDS: setattr(t, k, getattr(self, k) + getattr(other, k))
+        return t
+    def __eq__(self, other): return isinstance(other, Tally) and all(getattr(self, k) == getattr(other, k) for k in self.FIELDS)
+    def __repr__(self): return f"Tally({', '.join(f'{k}={getattr(self, k)!r}' for k in self.FIELDS)})"
+
+class AuditReport:
+    "The findings of an audit, added batch by batch in any order: counts of every row, and the rows worth showing."
+    def __init__(self, name:str, tok, options:dict=None, keep:int=None, seconds:float=0.0):
+        self.tok, self.options, self.keep, self.seconds = tok, options or {}, keep, seconds
+        self.fail_on = self.options.get('fail_on', 'error')
+        self.tally, self._results, self.rows = Tally(), {}, Rows({}, {}, name)
+
+    def add(self, results:list, rows:Rows)->AuditReport:
+        "Count a checked batch: `check_rows` results and the `rows` (with their `where`) they came from."
+        self.tally += Tally(results)
+        for r,row,w in zip(results, rows.rows, rows.where):
+            if self.keep is None or r['findings']: self._results[r['index']], self.rows.rows[r['index']], self.rows.where[r['index']] = r, row, w
+        if self.keep is not None: self._forget()
+        return self
+
+    def _forget(self):
+        "Keep the first `keep` rows of each kind and the `keep` worst rows; drop the rest."
+        first = {}
+        for i in sorted(self._results):
+            for k in _kinds_of(self._results[i]): first.setdefault(k, []).append(i)
+        kept = {i for v in first.values() for i in v[:self.keep]}
+        kept |= {i for _,i in sorted((-_score(r), i) for i,r in self._results.items())[:self.keep]}
+        for i in set(self._results) - kept: del self._results[i], self.rows.rows[i], self.rows.where[i]
+
+    def __len__(self): return self.tally.rows
+    counts, formats = property(lambda self: self.tally.counts), property(lambda self: self.tally.formats)
+    tokens, trained = property(lambda self: self.tally.tokens), property(lambda self: self.tally.trained)
     @property
-    def clean(self)->bool: return not self.flagged
+    def results(self)->list:
+        "The results kept (every row's, unless `keep`), in dataset order."
+        return [self._results[i] for i in sorted(self._results)]
+    @property
+    def flagged(self)->list: return [r for r in self.results if r['findings']]
+    @property
+    def clean(self)->bool: return not self.tally.flagged
     @property
     def exit_code(self)->int:
         "1 when a finding is at or above `fail_on` in severity, else 0."
-        worst = SEVERITIES[:SEVERITIES.index(self.fail_on) + 1]
-        return int(any(SEVERITY[f.kind] in worst for r in self.results for f in r['findings']))
+        return int(any(self.tally.severities[s] for s in SEVERITIES[:SEVERITIES.index(self.fail_on) + 1]))
 
     def rows_with(self, kind:str)->list:
-        "Indices of the rows with a finding of `kind`."
-        return [r['index'] for r in self.results if any(f.kind == kind for f in r['findings'])]
+        "Indices of the (kept) rows with a finding of `kind`."
+        return [r['index'] for r in self.results if kind in _kinds_of(r)]
 
     def worst(self, n:int=10)->list:
         "The `n` rows with the heaviest findings."
-        score = lambda r: sum(WEIGHTS[k] for k in dict.fromkeys(f.kind for f in r['findings']))
-        return sorted(self.flagged, key=lambda r: (-score(r), r['index']))[:n]
+        return sorted(self.flagged, key=lambda r: (-_score(r), r['index']))[:n]
 
 # %% ../nbs/06_audit.ipynb #ec373e48
 _WORKER = None
@@ -209,44 +254,67 @@ def _check_chunk(job)->list:
     tok, kw = _WORKER
     return check_rows(tok, rows, start=start, **kw)
 
-def _as_rows(dataset, limit, fields=None, **source)->Rows:
-    "The rows to check: read from a source (up to `limit`), columns renamed by `fields`, preference pairs split in two."
-    if isinstance(dataset, Rows): rows = dataset
-    elif isinstance(dataset, (str, Path, Source)): rows = read_rows(dataset, limit=limit, **source)
-    else:
-        data = dataset.to_list() if hasattr(dataset, 'to_list') else dataset.to_dict('records') if hasattr(dataset, 'to_dict') else list(dataset)
-        rows = Rows(data, [Where(f"row {k}") for k in range(len(data))], type(dataset).__name__)
-    if limit is not None: rows = Rows(rows.rows[:limit], rows.where[:limit], rows.name)
-    items, where, unmapped = [], [], 0
-    for row, w in zip(rows.rows, rows.where):
+def _items(rows:list, where:list, fields:dict=None)->Rows:
+    "The items to check: columns renamed by `fields`, preference pairs split in two (each with its side in its `Where`)."
+    items, out = [], []
+    for row, w in zip(rows, where):
         if fields and isinstance(row, dict):
             try: row = map_fields(row, fields)
-            except KeyError as e: row, unmapped = BadRow(_msg(e)), unmapped + 1
+            except KeyError as e: row = BadRow(_msg(e))
         if (sides := preference_sides(row)) is None:
-            items.append(row); where.append(w)
+            items.append(row); out.append(w)
             continue
         for side, r in sides:
             items.append(r)
-            where.append(Where(f"{w} · {side}", getattr(w, 'file', None), getattr(w, 'line', None), getattr(w, 'split', None), side))
-    if unmapped and unmapped == sum(isinstance(r, dict) for r in rows.rows):   # a field map that fits no row: the run's problem
-        raise ValueError(f"no row has the fields the field map names: {items[0].message}")
-    return Rows(items, where, rows.name)
+            out.append(Where(f"{w} · {side}", getattr(w, 'file', None), getattr(w, 'line', None), getattr(w, 'split', None), side))
+    return Rows(items, out, None)
 
-def _local_results(tok, rows:Rows, kw:dict, chunk_size:int, num_proc:int, progress:bool)->list:
-    "`check_rows` over `rows` in chunks: in this process, or in a pool of `num_proc` worker processes (fork where there is one, else spawn)."
-    chunks = [(s, rows.rows[s:s + chunk_size]) for s in range(0, len(rows.rows), chunk_size)]
-    from tqdm.auto import tqdm
-    bar, results = tqdm(total=len(rows.rows), unit='row', disable=not progress, file=sys.stderr, desc='audit'), []
-    try:
-        if num_proc > 1 and len(chunks) > 1:
-            os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
-            ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn')
-            with concurrent.futures.ProcessPoolExecutor(num_proc, mp_context=ctx, initializer=_start_worker, initargs=(tok, kw)) as pool:
-                for res in pool.map(_check_chunk, chunks): results += res; bar.update(len(res))
-        else:
-            for start, part in chunks: res = check_rows(tok, part, start=start, **kw); results += res; bar.update(len(res))
-    finally: bar.close()
-    return results
+def _field_problem(rows:list, fields:dict, more:bool)->str:
+    "A field map that fits none of `rows` (the first rows, when `more` follow): the run's problem, not each row's."
+    if not fields or not (readable := [r for r in rows if isinstance(r, dict)]): return None
+    errors = []
+    for r in readable:
+        try: map_fields(r, fields); return None
+        except KeyError as e: errors.append(_msg(e))
+    return f"no row {f'of the first {len(rows)} ' if more else ''}has the fields the field map names: {errors[0]}"
+
+def _stream(dataset, **source)->tuple:
+    "`(name, total, (row, Where) iterator, Source)` for a path or `Source`, `Rows`, a list of rows, a `datasets.Dataset` or a DataFrame."
+    if isinstance(dataset, Rows): return dataset.name, len(dataset.rows), zip(dataset.rows, dataset.where), None
+    if isinstance(dataset, (str, Path, Source)):
+        src = dataset if isinstance(dataset, Source) else resolve(dataset, **source)
+        return shown_name(src), count_rows(src), iter_rows(src), src
+    name = type(dataset).__name__
+    if hasattr(dataset, 'to_dict') and not hasattr(dataset, 'features'): dataset = dataset.to_dict('records')   # a pandas DataFrame
+    return name, len(dataset) if hasattr(dataset, '__len__') else None, ((r, Where(f"row {k}")) for k,r in enumerate(dataset)), None
+
+Batch = namedtuple('Batch', 'start items read')
+Batch.__doc__ = "Items to check: the index of the first, the items as `Rows`, and how many dataset rows they came from."
+
+def _batches(pairs, fields:dict, chunk_size:int, start:int=0):
+    "`Batch`es of at most `chunk_size` dataset rows from `(row, Where)` pairs, read as they are needed."
+    while chunk := list(itertools.islice(pairs, chunk_size)):
+        items = _items([r for r,_ in chunk], [w for _,w in chunk], fields)
+        yield Batch(start, items, len(chunk))
+        start += len(items.rows)
+
+def _checked(tok, batches, kw:dict, num_proc:int):
+    "`(results, batch)` for each batch, in order: checked here, or by `num_proc` worker processes, a few batches ahead (fork where there is one, else spawn)."
+    batches = iter(batches)
+    head = list(itertools.islice(batches, 2))
+    if num_proc == 1 or len(head) < 2:
+        for b in itertools.chain(head, batches): yield check_rows(tok, b.items.rows, start=b.start, **kw), b
+        return
+    os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+    ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn')
+    with concurrent.futures.ProcessPoolExecutor(num_proc, mp_context=ctx, initializer=_start_worker, initargs=(tok, kw)) as pool:
+        ahead = collections.deque()
+        for b in itertools.chain(head, batches):   # at most 2 * num_proc batches in flight: memory stays flat
+            ahead.append((pool.submit(_check_chunk, (b.start, b.items.rows)), b))
+            if len(ahead) > 2 * num_proc:
+                f, b_ = ahead.popleft(); yield f.result(), b_
+        while ahead:
+            f, b_ = ahead.popleft(); yield f.result(), b_
 
 def audit(dataset,                   # A file, glob, folder, URL or Hub id (see `tokenlens.sources`), a list of row dicts, or a `datasets.Dataset`
           tok,                       # The tokenizer training uses
@@ -257,7 +325,7 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
           max_length:int=None,       # Report rows longer than this many tokens
           num_proc:int=1,            # Worker processes (or Ray workers with engine='ray')
           limit:int=None,            # Audit only the first `limit` rows
-          progress:bool=False,       # Show a progress bar on stderr
+          progress:bool=False,       # Show rows done (of how many, when known) and rows/s on stderr
           chunk_size:int=500,        # Rows per batch
           select=None,               # Kinds of finding to report (default: all of `KINDS`)
           ignore=(),                 # Kinds of finding not to report
@@ -272,6 +340,8 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
           trl_config:dict=None,      # `SFTConfig` options for `against='trl'`
           engine:str='local',        # 'local' (this machine, `num_proc` processes) or 'ray' (Ray Data, `num_proc` workers)
           address:str=None,          # The Ray cluster to use with engine='ray' (default: a local one)
+          keep:int=None,             # Keep only the first `keep` rows of each kind and the `keep` worst (flat memory); default: every row
+          each=None,                 # Called as `each(results, rows)` with every batch as soon as it is checked, in dataset order
          ):
     "Check every row of `dataset` for masking, drift, boundary and special-token problems (or, with `against`, compare a trainer's labels)."
     if against is not None:
@@ -286,26 +356,49 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
                               response_template=response_template, instruction_template=instruction_template, chat_template=chat_template,
                               **({'role_map': role_map} if role_map else {}))
     if engine not in ('local', 'ray'): raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")
-    return _audit(dataset, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress,
-                  chunk_size, select, ignore, fail_on, split, config, revision, data_files, fields, role_map, engine, address)
-
-def _audit(dataset, tok, format, response_template, instruction_template, chat_template, max_length, num_proc, limit, progress,
-           chunk_size, select, ignore, fail_on, split, config, revision, data_files, fields, role_map, engine='local', address=None)->AuditReport:
     if format not in FORMATS: raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     max_length, limit, chunk_size = check_size(max_length, 'max_length'), check_size(limit, 'limit'), check_size(chunk_size, 'chunk_size')
+    keep = check_size(keep, 'keep')
     num_proc = check_size(num_proc, 'num_proc') if engine == 'ray' else min(check_size(num_proc, 'num_proc'), os.cpu_count() or 1)
     if fail_on not in SEVERITIES: raise ValueError(f"fail_on must be one of {SEVERITIES}, not {fail_on!r}")
     kinds = set(_kinds(select, 'select') if select else KINDS) - set(_kinds(ignore, 'ignore'))
     if bad := set(fields or {}) - set(FIELDS): raise ValueError(f"unknown field {sorted(bad)[0]!r}; the fields are {', '.join(FIELDS)}")
     src = {k: v for k,v in dict(split=split, config=config, revision=revision, data_files=data_files).items() if v is not None}
-    rows, t0 = _as_rows(dataset, limit, fields, **src), time.perf_counter()
-    if problem := run_problem(rows.rows, tok, format, chat_template, response_template): raise ValueError(problem)
+    t0 = time.perf_counter()
+    name, total, pairs, source = _stream(dataset, **src)
+    pairs = itertools.islice(pairs, limit)
+    first = list(itertools.islice(pairs, chunk_size + 1))     # the head: what the whole run is checked on before any row is
+    if not first and source is not None: raise InputError(f"{name}: no rows")
+    more, head = len(first) > chunk_size, first[:chunk_size]
+    if problem := _field_problem([r for r,_ in head], fields, more): raise ValueError(problem)
+    if problem := run_problem(_items([r for r,_ in head], [w for _,w in head], fields).rows, tok, format, chat_template, response_template, more):
+        raise ValueError(problem)
     kw = dict(format=format, response_template=response_template, instruction_template=instruction_template,
               chat_template=chat_template, max_length=max_length, **({'role_map': role_map} if role_map else {}))
-    if engine == 'ray': results = _ray_results(tok, rows, kw, chunk_size, num_proc, address, progress)
-    else: results = _local_results(tok, rows, kw, chunk_size, num_proc, progress)
-    for r in results: r['findings'] = [_their_names(f, fields) for f in r['findings'] if f[0] in kinds]
-    return AuditReport(results, rows, tok, dict(kw, num_proc=num_proc, fail_on=fail_on, fields=fields), time.perf_counter() - t0)
+    report = AuditReport(name, tok, dict(kw, num_proc=num_proc, fail_on=fail_on, fields=fields), keep)
+    batches = _batches(itertools.chain(first, pairs), fields, chunk_size)
+    if engine == 'local': checked = _checked(tok, batches, kw, num_proc)
+    elif _files(source): checked = _ray_read(tok, source, kw, fields, chunk_size, num_proc, address, limit)
+    else: checked = _ray_shipped(tok, batches, kw, chunk_size, num_proc, address)
+    from tqdm.auto import tqdm
+    totals = [n for n in (total, limit) if n is not None]
+    bar = tqdm(total=min(totals) if totals else None, unit='row', disable=not progress, file=sys.stderr, desc='audit')
+    try:
+        for results, b in checked:
+            for r in results: r['findings'] = [_their_names(f, fields) for f in r['findings'] if f.kind in kinds]
+            report.add(results, b.items)
+            if each is not None: each(results, b.items)
+            bar.update(b.read)
+    finally: bar.close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+def _as_rows(dataset, limit, fields=None, **source)->Rows:
+    "All the rows (up to `limit`), columns renamed by `fields`, preference pairs split in two: for the label comparison."
+    name, _, pairs, _ = _stream(dataset, **source)
+    pairs = list(itertools.islice(pairs, limit))
+    if problem := _field_problem([r for r,_ in pairs], fields, False): raise ValueError(problem)
+    return _items([r for r,_ in pairs], [w for _,w in pairs], fields)._replace(name=name)
 
 def _their_names(f:Finding, fields:dict)->Finding:
     "A `bad_row` finding's message in the dataset's own field names (`dialog[1].text`, not `messages[1].content`)."
@@ -320,15 +413,18 @@ def _kinds(names, field:str)->list:
     if bad := [n for n in names if n not in KINDS]: raise ValueError(f"{field}: unknown kind {bad[0]!r}; the kinds are {', '.join(KINDS)}")
     return names
 
-def run_problem(rows:list, tok, format:str='auto', chat_template:str=None, response_template:str=None)->str:
+def run_problem(rows:list, tok, format:str='auto', chat_template:str=None, response_template:str=None,
+                more:bool=False, # `rows` are the first rows of a dataset with more
+               )->str:
     "What stops the whole run before any row is checked (a chat dataset without a template, a format no row has), or None."
+    the = 'the first' if more else 'the'
     readable = [r for r in rows if isinstance(r, dict)]
     seen = Counter()
     for r in readable:
         try: seen[detect_format(r)] += 1
         except (TypeError, ValueError): pass
     if readable and format != 'auto' and not seen[format] and seen:
-        return (f"--format {format} matches none of the {len(readable)} rows; they look like "
+        return (f"--format {format} matches none of {the} {len(readable)} rows; they look like "
                 f"{', '.join(f'{k} ({v})' for k,v in seen.most_common())}: pass --format auto or the right format")
     chats = seen['messages'] + seen['sharegpt'] + sum(1 for r in readable if isinstance(r.get('prompt'), list))
     if chats and format in ('auto', 'messages', 'sharegpt', 'prompt_completion') and chat_template is None \
@@ -336,7 +432,7 @@ def run_problem(rows:list, tok, format:str='auto', chat_template:str=None, respo
         return f"{chats} rows are conversations, and {NO_TEMPLATE}"
     texts = [r['text'] for r in readable if isinstance(r.get('text'), str) and (format == 'text' or detect_format(r) == 'text')]
     if response_template and texts and not any(response_template in t for t in texts):
-        return f"--response-template {response_template!r} is in none of the {len(texts)} text rows"
+        return f"--response-template {response_template!r} is in none of {the} {len(texts)} text rows"
 
 # %% ../nbs/06_audit.ipynb #e8bf3dfd
 def _plain(v):
@@ -360,6 +456,8 @@ def audit_batch(batch:dict,         # A batch of rows as columns: name -> values
     rows = [{k: v[i] for k,v in cols.items() if v[i] is not None} for i in range(n)]
     return _columns(idx, check_rows(tok, rows, max_length=max_length, **plan_kwargs))
 
+AUDIT_COLUMNS = ('audit_index', 'audit_format', 'audit_tokens', 'audit_trained', 'audit_findings')
+
 def _columns(idx:list, res:list)->dict:
     "`check_rows` results as the `audit_*` columns, findings as JSON strings."
     return {'audit_index': idx, 'audit_format': [r['format'] for r in res], 'audit_tokens': [r['tokens'] for r in res],
@@ -379,52 +477,113 @@ class AuditBatches:
             self.tok = load_tokenizer(self.model)
         return audit_batch(batch, indices, tok=self.tok, **self.options)
 
-_BAD = '\x00tokenlens bad row'
-
-class _RayRows:
-    "The worker side of `engine='ray'`: rows shipped as JSON (bad rows as their message), checked with a tokenizer sent once."
-    def __init__(self, tok, options:dict): self.tok, self.options = tok, options
-    def __call__(self, batch:dict)->dict:
-        rows = [json.loads(s) for s in batch['audit_json']]
-        rows = [BadRow(r[_BAD]) if isinstance(r, dict) and _BAD in r else r for r in rows]
-        return _columns(_plain(batch['audit_row']), check_rows(self.tok, rows, **self.options))
-
-def _ray_results(tok, rows:Rows, options:dict, batch_size:int, workers:int, address:str=None, progress:bool=False)->list:
-    "`check_rows` over `rows` on Ray Data: one actor per worker, each with its own copy of the tokenizer."
-    try: import ray, ray.data
-    except ImportError: raise ImportError('engine ray needs `pip install "tokenlens-kit[ray]"`') from None
-    if not ray.is_initialized():
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False, log_to_driver=False,
-                 logging_level='ERROR', configure_logging=True)
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = progress
-    items = [{'audit_row': k, 'audit_json': json.dumps({_BAD: r.message} if isinstance(r, BadRow) else r, ensure_ascii=False, default=str)}
-             for k,r in enumerate(rows.rows)]
-    quiet = {name: logging.getLogger(name).level for name in ('ray', 'ray.data')}
-    for name in quiet: logging.getLogger(name).setLevel(logging.INFO if progress else logging.ERROR)
-    try:
-        with warnings.catch_warnings():   # max_restarts=0: a restarted actor could not get its tokenizer back; Ray 2.60 calls the argument deprecated
-            warnings.simplefilter('ignore')
-            out = (ray.data.from_items(items).map_batches(_RayRows, fn_constructor_kwargs=dict(tok=tok, options=options), batch_size=batch_size,
-                                                          compute=ray.data.ActorPoolStrategy(size=workers), batch_format='numpy',
-                                                          max_restarts=0).take_all())
-    finally:
-        for name, level in quiet.items(): logging.getLogger(name).setLevel(level)
-    cols = {k: [o[k] for o in out] for k in ('audit_index', 'audit_format', 'audit_tokens', 'audit_trained', 'audit_findings')}
-    return report_from_columns({**cols, 'audit_format': [f or None for f in cols['audit_format']]}, rows, tok).results
+def _results(columns:dict)->list:
+    "`check_rows` results back from the `audit_*` columns."
+    return [dict(index=i, format=f or None, tokens=n, trained=t,
+                 findings=[Finding(kind, msg, at, tuple(span) if span else None) for kind,msg,at,span in json.loads(js)])
+            for i,f,n,t,js in zip(*(columns[k] for k in AUDIT_COLUMNS))]
 
 def report_from_columns(columns:dict,   # The `audit_*` columns of every row (from any engine, in any order)
                         rows:Rows,      # The rows themselves, for drawings and where each came from
                         tok,            # The tokenizer
                         options:dict=None, # The options the rows were audited with
                        )->AuditReport:
-    "An `AuditReport` from the columns `audit_batch` wrote, put back in dataset order."
-    order = sorted(range(len(columns['audit_index'])), key=lambda k: columns['audit_index'][k])
-    results = [dict(index=columns['audit_index'][k], format=columns['audit_format'][k], tokens=columns['audit_tokens'][k],
-                    trained=columns['audit_trained'][k],
-                    findings=[Finding(kind, msg, tokn, tuple(span) if span else None) for kind,msg,tokn,span in json.loads(columns['audit_findings'][k])])
-               for k in order]
-    return AuditReport(results, rows, tok, options or {})
+    "An `AuditReport` from the columns `audit_batch` wrote."
+    res = _results(columns)
+    return AuditReport(rows.name, tok, options).add(res, Rows([rows.rows[r['index']] for r in res], [rows.where[r['index']] for r in res], None))
+
+# %% ../nbs/06_audit.ipynb #ad2d2f4e
+_BAD = '\x00tokenlens bad row'
+
+def _to_json(row)->str: return json.dumps({_BAD: row.message} if isinstance(row, BadRow) else row, ensure_ascii=False, default=str)
+def _from_json(s:str):
+    r = json.loads(s)
+    return BadRow(r[_BAD]) if isinstance(r, dict) and _BAD in r else r
+
+def _ray_start(workers:int, address:str=None):
+    "Ray, connected to `address` or to a local cluster of `workers` CPUs started here, with its logging and progress bars quiet."
+    try: import ray, ray.data
+    except ImportError: raise ImportError('engine ray needs `pip install "tokenlens-kit[ray]"`') from None
+    if not ray.is_initialized():
+        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False, log_to_driver=False,
+                 logging_level='ERROR', configure_logging=True)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars, ctx.execution_options.preserve_order = False, True   # tokenlens counts rows itself; results in dataset order
+    for name in ('ray', 'ray.data'): logging.getLogger(name).setLevel(logging.ERROR)
+    return ray
+
+class _RayCheck:
+    "The worker side of engine='ray': rows as JSON, renamed and split into items, checked with a tokenizer sent once."
+    def __init__(self, tok, options:dict, fields:dict=None): self.tok, self.options, self.fields = tok, options, fields
+    def __call__(self, batch:dict)->dict:
+        where = [Where(*json.loads(s)) for s in batch['audit_where']]
+        items = _items([_from_json(s) for s in batch['audit_json']], where, self.fields)
+        res = check_rows(self.tok, items.rows, **self.options)
+        cols = _columns([0] * len(res), res)
+        cols['audit_where'] = [json.dumps([str(w), w.file, w.line, w.split, w.side]) for w in items.where]
+        cols['audit_json'] = [_to_json(row) if r['findings'] else '' for r,row in zip(res, items.rows)]   # flagged rows, for drawings
+        cols['audit_read'] = [int(w.side in (None, SIDES[0])) for w in items.where]   # dataset rows: a preference pair counts once
+        return cols
+
+def _ray_run(ray, ds, tok, kw:dict, fields:dict, chunk_size:int, workers:int):
+    "`(results, Batch)` for each batch the actors check, in dataset order, rows numbered here."
+    with warnings.catch_warnings():   # max_restarts=0: a restarted actor could not get its tokenizer back; Ray 2.60 calls the argument deprecated
+        warnings.simplefilter('ignore')
+        out = ds.map_batches(_RayCheck, fn_constructor_kwargs=dict(tok=tok, options=kw, fields=fields), batch_size=chunk_size,
+                             compute=ray.data.ActorPoolStrategy(size=workers), batch_format='numpy', max_restarts=0)
+    start = 0
+    for b in out.iter_batches(batch_size=None, batch_format='numpy'):
+        n = len(b['audit_index'])
+        cols = {**{k: _plain(v) for k,v in b.items()}, 'audit_index': list(range(start, start + n))}
+        results = _results(cols)
+        rows = [_from_json(s) if s else None for s in cols['audit_json']]
+        yield results, Batch(start, Rows(rows, [Where(*json.loads(s)) for s in cols['audit_where']], None), sum(cols['audit_read']))
+        start += n
+
+def _ray_shipped(tok, batches, kw:dict, chunk_size:int, workers:int, address:str=None):
+    "engine='ray' for rows read here (a list, a `datasets.Dataset`, a Hub stream): shipped to the actors as JSON."
+    ray = _ray_start(workers, address)
+    items = [{'audit_json': _to_json(row), 'audit_where': json.dumps([str(w), getattr(w, 'file', None), getattr(w, 'line', None), getattr(w, 'split', None), getattr(w, 'side', None)])}
+             for b in batches for row, w in zip(b.items.rows, b.items.where)]
+    yield from _ray_run(ray, ray.data.from_items(items), tok, kw, None, chunk_size, workers)
+
+def _files(source)->list:
+    "The files of a resolved source Ray can read itself, or None (a `datasets` stream, rows in memory)."
+    return list(source.files) if isinstance(source, Source) and source.files else None
+
+def _lines(f, size:int=1 << 20):
+    "The lines of a binary stream, `\\n` kept, read a megabyte at a time."
+    rest = b''
+    while chunk := f.read(size):
+        *lines, rest = (rest + chunk).split(b'\n')
+        yield from (l + b'\n' for l in lines)
+    if rest: yield rest
+
+def _ray_read(tok, source:Source, kw:dict, fields:dict, chunk_size:int, workers:int, address:str=None, limit:int=None):
+    "engine='ray' for files: Ray's read tasks read them (with tokenlens's readers, so rows, bad rows and lines are the same), actors check them."
+    ray = _ray_start(workers, address)
+    import fsspec, pyarrow as pa
+    from pyarrow.fs import FSSpecHandler, PyFileSystem
+    from ray.data.datasource import FileBasedDatasource
+    fs, _, paths = fsspec.get_fs_token_paths(list(source.files))
+    local = getattr(fs, 'protocol', None) in ('file', ('file', 'local'))
+    paths = [os.path.abspath(p) for p in paths] if local else paths
+    named = {p: (f, file_label(source, f)) for p,f in zip(paths, source.files)}   # Ray's path -> the file as the user named it
+
+    class TokenlensFiles(FileBasedDatasource):
+        def _open_input_source(self, filesystem, path, **open_args):   # Parquet needs random access; JSON is read as a stream
+            return filesystem.open_input_file(path) if file_kind(path) == 'parquet' else super()._open_input_source(filesystem, path, **open_args)
+        def _read_stream(self, f, path):
+            file, shown = named.get(path, (path, ''))
+            reader = {'jsonl': _jsonl_rows, 'json': _json_rows, 'parquet': _parquet_rows}[file_kind(file)]
+            it = reader(_lines(f) if file_kind(file) == 'jsonl' else f, file, shown)
+            while chunk := list(itertools.islice(it, 1024)):
+                yield pa.table({'audit_json': [_to_json(r) for r,_ in chunk],
+                                'audit_where': [json.dumps([str(w), w.file, w.line, source.split, None]) for _,w in chunk]})
+    ds = ray.data.read_datasource(TokenlensFiles(paths, filesystem=None if local else PyFileSystem(FSSpecHandler(fs)),
+                                        open_stream_args={'compression': None} if all(file_kind(p) == 'parquet' for p in paths) else None),
+                                num_cpus=0)   # reading waits on files, and must not wait for a CPU the checking actors hold
+    yield from _ray_run(ray, ds.limit(limit) if limit else ds, tok, kw, fields, chunk_size, workers)
 
 # %% ../nbs/06_audit.ipynb #fedb5006
 def _short(s:str, n:int=110)->str: return s if len(s) <= n else s[:n-1] + '…'
@@ -448,7 +607,7 @@ def summary(self:AuditReport, n:int=10)->str:
     lines = [head, f"formats: {fmts}", f"tokens: {self.tokens:,} ({self.trained:,} trained, {share})", '',
              f"{'finding':<17} {'severity':<8} {'rows':>5}  meaning"]
     lines += [f"{k:<17} {SEVERITY[k]:<8} {self.counts[k]:>5}  {KINDS[k]}" for k in KINDS if self.counts[k]]
-    lines += [f"{'clean':<17} {'':<8} {len(self) - len(self.flagged):>5}  rows with no finding"]
+    lines += [f"{'clean':<17} {'':<8} {len(self) - self.tally.flagged:>5}  rows with no finding"]
     if self.flagged:
         lines += ['', f'worst rows (top {n}):'] + [f"  row {i} ({w + ', ' if w != f'row {i}' else ''}{f}): {', '.join(ks)}: {_short(d)}"
                                                    for i,w,f,ks,d in self.summary_rows(n)]
@@ -464,43 +623,52 @@ def _line(where)->int:
     "The file line of a row, when it came from one."
     return getattr(where, 'line', None) or (int(where.split()[1]) if where.startswith('line ') else None)
 
+def row_record(r:dict, where)->dict:
+    "The JSON object of one row with findings: its index, where it came from, its format, and each finding with its place."
+    return dict(type='row', row=r['index'], where=str(where), file=getattr(where, 'file', None), line=_line(where), format=r['format'],
+                findings=[dict(kind=f.kind, severity=SEVERITY[f.kind], message=f.message, token_index=f.token,
+                               char_span=list(f.span) if f.span else None) for f in r['findings']])
+
+@patch
+def summary_record(self:AuditReport)->dict:
+    "The summary as a JSON object: rows, counts by kind and by severity, clean rows, and the exit status."
+    t = self.tally
+    return dict(type='summary', dataset=self.rows.name, rows=t.rows, tokenizer=_tok_name(self.tok), max_length=self.options.get('max_length'),
+                counts={k: t.counts[k] for k in KINDS if t.counts[k]}, severities={s: t.severities[s] for s in SEVERITIES},
+                clean=t.rows - t.flagged, fail_on=self.fail_on, exit_code=self.exit_code)
+
 @patch
 def records(self:AuditReport)->list:
-    "One dict per row with findings, then a summary dict: what `--output json` writes as JSON Lines."
-    out = [dict(type='row', row=r['index'], where=str(self.rows.where[r['index']]), file=getattr(self.rows.where[r['index']], 'file', None),
-                line=_line(self.rows.where[r['index']]), format=r['format'],
-                findings=[dict(kind=f.kind, severity=SEVERITY[f.kind], message=f.message, token_index=f.token,
-                              char_span=list(f.span) if f.span else None) for f in r['findings']])
-           for r in self.results if r['findings']]
-    sev = Counter(SEVERITY[f.kind] for r in self.results for f in r['findings'])
-    return out + [dict(type='summary', dataset=self.rows.name, rows=len(self), tokenizer=_tok_name(self.tok),
-                       max_length=self.options.get('max_length'), counts={k: self.counts[k] for k in KINDS if self.counts[k]},
-                       severities={s: sev[s] for s in SEVERITIES}, clean=len(self) - len(self.flagged),
-                       fail_on=self.fail_on, exit_code=self.exit_code)]
+    "One object per (kept) row with findings, then the summary: what `--output json` writes as JSON Lines."
+    return [row_record(r, self.rows.where[r['index']]) for r in self.flagged] + [self.summary_record()]
+
+def sarif_results(r:dict, where, uri:str)->list:
+    "The SARIF results of one row: one per finding, located at the row's file (else `uri`) and line."
+    loc = dict(artifactLocation=dict(uri=getattr(where, 'file', None) or uri))
+    if (n := _line(where)) is not None: loc['region'] = dict(startLine=n)
+    return [dict(ruleId=f.kind, ruleIndex=list(KINDS).index(f.kind), level=SARIF_LEVEL[SEVERITY[f.kind]], message=dict(text=f.message),
+                 locations=[dict(physicalLocation=loc)],
+                 properties=dict(row=r['index'], format=r['format'], token_index=f.token, char_span=list(f.span) if f.span else None))
+            for f in r['findings']]
+
+def sarif_log(results:list)->dict:
+    "A SARIF 2.1.0 log of `results`, with a rule (meaning, advice, level) for every kind."
+    rules = [dict(id=k, shortDescription=dict(text=KINDS[k]), help=dict(text=ADVICE[k]),
+                  defaultConfiguration=dict(level=SARIF_LEVEL[SEVERITY[k]])) for k in KINDS]
+    driver = dict(name='tokenlens', version=tokenlens.__version__, informationUri='https://tokenlens.github.io/tokenlens', rules=rules)
+    return {'$schema': 'https://json.schemastore.org/sarif-2.1.0.json', 'version': '2.1.0', 'runs': [dict(tool=dict(driver=driver), results=results)]}
 
 @patch
 def to_sarif(self:AuditReport, uri:str=None)->dict:
-    "The findings as a SARIF 2.1.0 log, each located at its row's file (else `uri`) and line."
-    uri = uri or self.rows.name
-    rules = [dict(id=k, shortDescription=dict(text=KINDS[k]), help=dict(text=ADVICE[k]),
-                  defaultConfiguration=dict(level=SARIF_LEVEL[SEVERITY[k]])) for k in KINDS]
-    def result(r, f):
-        loc = dict(artifactLocation=dict(uri=getattr(self.rows.where[r['index']], 'file', None) or uri))
-        if (n := _line(self.rows.where[r['index']])) is not None: loc['region'] = dict(startLine=n)
-        return dict(ruleId=f.kind, ruleIndex=list(KINDS).index(f.kind), level=SARIF_LEVEL[SEVERITY[f.kind]], message=dict(text=f.message),
-                    locations=[dict(physicalLocation=loc)], properties=dict(row=r['index'], format=r['format'], token_index=f.token,
-                                                                            char_span=list(f.span) if f.span else None))
-    driver = dict(name='tokenlens', version=tokenlens.__version__, informationUri='https://tokenlens.github.io/tokenlens',
-                  rules=rules)
-    return {'$schema': 'https://json.schemastore.org/sarif-2.1.0.json', 'version': '2.1.0',
-            'runs': [dict(tool=dict(driver=driver), results=[result(r, f) for r in self.results for f in r['findings']])]}
+    "The (kept) findings as a SARIF 2.1.0 log, each located at its row's file (else `uri`) and line."
+    return sarif_log([x for r in self.flagged for x in sarif_results(r, self.rows.where[r['index']], uri or self.rows.name)])
 
 # %% ../nbs/06_audit.ipynb #0fc3241d
 @patch
 def example(self:AuditReport, i:int)->list:
     "The result objects that show row `i`'s findings: labels, prompt drift, boundary bias."
-    row = self.rows.rows[i]
-    if isinstance(row, BadRow): return []
+    row = self.rows.rows.get(i)
+    if row is None or isinstance(row, BadRow): return []   # unreadable, or not kept
     kw = {k: self.options.get(k) for k in ('format', 'response_template', 'instruction_template', 'chat_template')}
     if self.options.get('role_map'): kw['role_map'] = self.options['role_map']
     try: p = plan_row(self.tok, row, **kw)
@@ -561,18 +729,19 @@ def _repr_html_(self:AuditReport, n:int=1, max_tokens:int=24):
     present = sorted((k for k in KINDS if self.counts[k]), key=lambda k: (SEVERITIES.index(SEVERITY[k]), -WEIGHTS[k]))
     kinds = ''.join(f"<tr><td><a href='#tl-{k}'><code>{k}</code></a></td><td>{SEVERITY[k]}</td><td>{self.counts[k]}</td>"
                     f"<td>{e(KINDS[k])}</td><td>{e(ADVICE[k])}</td></tr>" for k in present)
-    kinds += f"<tr><td>clean</td><td></td><td>{len(self) - len(self.flagged)}</td><td>rows with no finding</td><td></td></tr>"
+    kinds += f"<tr><td>clean</td><td></td><td>{len(self) - self.tally.flagged}</td><td>rows with no finding</td><td></td></tr>"
     table = (f"<table class='tl-audit'><tr><th>finding</th><th>severity</th><th>rows</th><th>meaning</th><th>what to do</th></tr>"
              f"{kinds}</table>")
     groups = []
     for k in present:
-        rows = [r for r in self.results if any(f.kind == k for f in r['findings'])]
+        rows = [r for r in self.results if k in _kinds_of(r)]
         shown = ''.join(self._row_html(r, k, max_tokens=max_tokens) for r in rows[:n])
         rest = ''.join(f"<li>row {e(str(r['index']))} ({e(self.rows.where[r['index']])}): "
                        f"{e(next(f.message for f in r['findings'] if f.kind == k))}</li>" for r in rows[n:])
-        more = f"<details><summary>{len(rows) - n} more rows</summary><ul>{rest}</ul></details>" if rest else ''
+        if self.counts[k] > len(rows): rest += f"<li>and {self.counts[k] - len(rows):,} more: <code>--output json</code> lists every row</li>"
+        more = f"<details><summary>{self.counts[k] - n:,} more rows</summary><ul>{rest}</ul></details>" if rest else ''
         groups.append(f"<section class='tl-audit-kind' id='tl-{k}'><h3><code>{k}</code> · {SEVERITY[k]} · "
-                      f"{_plural(len(rows), 'row')}</h3><p>{e(ADVICE[k])}</p>{shown}{more}</section>")
+                      f"{_plural(self.counts[k], 'row')}</h3><p>{e(ADVICE[k])}</p>{shown}{more}</section>")
     body = ''.join(groups) if groups else "<p>No findings: every row is clean.</p>"
     return f"<div class='tl-audit-report'>{head}{table}{legend_html(focus=True)}{body}</div>"
 
@@ -622,6 +791,27 @@ def _out(text:str):
     "Print `text` to stdout; when the reader has gone (`tokenlens audit | head`), stop writing quietly."
     try: print(text, flush=True)
     except BrokenPipeError: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+class _Findings:
+    "`--output json` and `--output sarif`, written as the rows are checked: memory stays flat however many rows have findings."
+    def __init__(self, output:str, uri:str): self.output, self.uri, self.n = output, uri, None
+    def __call__(self, results:list, rows:Rows):
+        if self.output == 'text': return
+        if self.n is None: self._start()
+        if self.output == 'json': lines = [json.dumps(row_record(r, w), ensure_ascii=False) for r,w in zip(results, rows.where) if r['findings']]
+        else: lines = [json.dumps(x, ensure_ascii=False) for r,w in zip(results, rows.where) for x in sarif_results(r, w, self.uri)]
+        if lines: _out((',\n' if self.n and self.output == 'sarif' else '') + (',\n' if self.output == 'sarif' else '\n').join(lines))
+        self.n += len(lines)
+    def _start(self):
+        self.n = 0
+        if self.output == 'sarif':   # the log around the results, cut where they go
+            self.head, self.tail = json.dumps(sarif_log([]), indent=1, ensure_ascii=False).split('"results": []')
+            _out(self.head + '"results": [')
+    def end(self, report:AuditReport):
+        "Finish the output: JSON's summary line, or the end of the SARIF log."
+        if self.output == 'text': return
+        if self.n is None: self._start()
+        _out(json.dumps(report.summary_record(), ensure_ascii=False) if self.output == 'json' else ']' + self.tail)
 
 LABEL_OPTIONS = ('completion_only_loss', 'assistant_only_loss', 'max_length', 'truncation_mode', 'padding_free', 'dataset_text_field',
                  'chat_template_path', 'eos_token', 'pad_token', 'dataset_kwargs', 'packing', 'packing_strategy')
@@ -702,7 +892,7 @@ def tokenlens_audit(
     num_proc:int=1,                 # Worker processes
     limit:int=None,                 # Audit only the first N rows
     top:int=10,                     # How many of the worst rows to list
-    quiet:bool=False,               # No progress bar
+    quiet:bool=False,               # No progress (rows done and rows/s) on stderr
     select:str=None,                # Report only these kinds of finding (comma-separated)
     ignore:str=None,                # Do not report these kinds of finding (comma-separated)
     fail_on:str='error',            # Exit 1 for findings of this severity or worse: error, warning or info
@@ -754,20 +944,20 @@ def tokenlens_audit(
     try: tok = load_tokenizer(model)
     except Exception as e: return _fail(f"cannot load tokenizer {model!r}: {e}")
     if template is not None and (why := _template_error(tok, template)): return _fail(f"--chat-template {why}")
-    try: rows = read_rows(source, limit=limit)
-    except InputError as e: return _fail(str(e))
     if against or labels:
+        try: rows = read_rows(source, limit=limit)
+        except InputError as e: return _fail(str(e))
         kw = dict(format=format, response_template=response_template, instruction_template=instruction_template, chat_template=template,
                   **({'role_map': roles} if roles else {}))
         return _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)
     if max_length is None and 0 < (getattr(tok, 'model_max_length', None) or 0) < 10**7: max_length = tok.model_max_length
-    try: res = audit(rows, tok, format, response_template, instruction_template, template, max_length, num_proc, limit,
+    out = _Findings(output, str(file))
+    try: res = audit(source, tok, format, response_template, instruction_template, template, max_length, num_proc, limit,
                      progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, role_map=roles,
-                     engine=engine, address=address)
-    except (ValueError, ImportError) as e: return _fail(str(e))   # a problem of the whole run, found before any row is checked
-    if output == 'json': _out('\n'.join(json.dumps(r, ensure_ascii=False) for r in res.records()))
-    elif output == 'sarif': _out(json.dumps(res.to_sarif(str(file)), indent=1, ensure_ascii=False))
-    else: _out(res.summary(top))
+                     engine=engine, address=address, keep=max(top, KEEP), each=out)
+    except (ValueError, ImportError, InputError) as e: return _fail(str(e))   # a problem of the whole run
+    out.end(res)
+    if output == 'text': _out(res.summary(top))
     if report: _out(f"report: {res.save(report)}")
     return res.exit_code
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['Rows', 'FILE_KINDS', 'COMPRESSIONS', 'Source', 'BadRow', 'InputError', 'Where', 'file_kind', 'check_input', 'resolve',
-           'iter_rows', 'read_rows']
+           'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows']
 
 # %% ../nbs/01b_sources.ipynb #10d9b746
 class BadRow:
@@ -243,11 +243,29 @@ def iter_rows(source:Source):
                 yield row, Where(f"{source.split} row {k}" if source.split else f"row {k}", None, None, source.split)
         except Exception as e: raise InputError(f"{source.name}: reading stopped after row {k} ({type(e).__name__}: {e})") from None
         return
-    many = len(source.files) > 1
     for f in source.files:
-        shown = f"{f.rstrip('/').rsplit('/', 1)[-1]} " if many else ''
-        for row, w in _file_rows(f, shown):
+        for row, w in _file_rows(f, file_label(source, f)):
             yield row, Where(w, w.file, w.line, source.split)
+
+def file_label(source:Source, f:str)->str:
+    "What starts the `Where` of a row of file `f`: its name when the source has several files, else nothing."
+    return f"{f.rstrip('/').rsplit('/', 1)[-1]} " if len(source.files) > 1 else ''
+
+def shown_name(source:Source)->str:
+    "How reports name `source`: its name, with its split unless that is 'train'."
+    return source.name + (f" ({source.split})" if source.split and source.split != 'train' else '')
+
+def count_rows(source:Source)->int:
+    "How many rows `source` has, when that is known without reading them (Parquet footers, a loaded dataset); else None."
+    if source.dataset is not None: return len(source.dataset) if hasattr(source.dataset, '__len__') else None
+    if not all(file_kind(f) == 'parquet' for f in source.files): return None
+    import fsspec, pyarrow.parquet as pq
+    try:
+        n = 0
+        for f in source.files:
+            with fsspec.open(f, 'rb') as fh: n += pq.ParquetFile(fh).metadata.num_rows
+        return n
+    except Exception: return None   # an unreadable footer is reported when the rows are read
 
 def read_rows(source,             # A path, glob, URL, folder, Hub id, or a resolved `Source`
               limit:int=None,     # Read at most this many rows
@@ -259,4 +277,4 @@ def read_rows(source,             # A path, glob, URL, folder, Hub id, or a reso
     for row, w in itertools.islice(iter_rows(src), limit):
         rows.append(row); where.append(w)
     if not rows: raise InputError(f"{src.name}: no rows")
-    return Rows(rows, where, src.name + (f" ({src.split})" if src.split and src.split != 'train' else ''))
+    return Rows(rows, where, shown_name(src))

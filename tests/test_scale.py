@@ -1,0 +1,98 @@
+"Audits of any size: the three engines write the same findings, reading streams, and the report's memory is bounded."
+import itertools, json, os, subprocess
+from collections import Counter
+import pytest
+from tokenlens.audit import DEMO, KINDS, audit, audit_batch, report_from_columns
+from tokenlens.sources import Rows, read_rows
+
+ENV = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', TOKENIZERS_PARALLELISM='false')
+
+def run(*args):
+    return subprocess.run(['tokenlens', *args], capture_output=True, text=True, env=ENV, timeout=600)
+
+def mixed_rows(n:int)->list:
+    "`n` rows: every tenth a line of the demo (every kind of finding, malformed JSON), the rest questions in three formats."
+    demo = [l for l in DEMO.read_text(encoding='utf-8').splitlines() if l.strip()]
+    out = []
+    for k in range(n):
+        q, a = f"Question {k}: name a colour." + (' ' if k % 3 == 0 else '\n'), ('  ' if k % 7 == 0 else '') + f"Colour {k % 11}."
+        out.append(demo[k // 10 % len(demo)] if k % 10 == 0 else json.dumps(
+            [{'prompt': q, 'completion': a}, {'messages': [{'role': 'user', 'content': q}, {'role': 'assistant', 'content': a}]},
+             {'instruction': q, 'input': '', 'output': a * (k % 13)}][k % 3]))
+    return out
+
+@pytest.fixture(scope='module')
+def smol():
+    from tokenlens.models import load_tokenizer
+    return load_tokenizer('smollm2')
+
+@pytest.fixture(scope='module')
+def big(tmp_path_factory):
+    p = tmp_path_factory.mktemp('scale')/'rows.jsonl'
+    p.write_text('\n'.join(mixed_rows(5000)) + '\n', encoding='utf-8')
+    return p
+
+def test_engines_write_the_same_json(big, smol):
+    "One process, two processes, Ray with two workers and `datasets.map(num_proc=2)`: the same findings, line for line."
+    outs = {}
+    for name, args in {'one': (), 'two': ('--num-proc', '2'), 'ray': ('--engine', 'ray', '--num-proc', '2')}.items():
+        r = run('audit', str(big), '--max-length', '64', '--output', 'json', *(('--quiet',) if name != 'ray' else ()), *args)
+        assert r.returncode == 1, r.stderr
+        outs[name] = r.stdout.splitlines()
+        if name == 'ray': assert 'row/s' in r.stderr and 'audit' in r.stderr, r.stderr   # progress on every engine
+    assert outs['one'] == outs['two'] == outs['ray']
+    summary = json.loads(outs['one'][-1])
+    assert summary['rows'] == 5000 and set(summary['counts']) == set(KINDS) - {'missing_bytes', 'template'}, summary
+    assert len(outs['one']) - 1 == 5000 - summary['clean']
+    # the batch function under datasets.map with two processes: the same counts
+    from datasets import Dataset, disable_progress_bars
+    disable_progress_bars()
+    rows = read_rows(big)
+    good = [(k, r) for k,r in enumerate(rows.rows) if isinstance(r, dict)]
+    ds = Dataset.from_list([{'row': json.dumps(r)} for _,r in good])
+    index = [k for k,_ in good]
+    cols = ds.map(lambda b, i: audit_batch(_unpack(b), [index[k] for k in i], tok=smol, max_length=64),
+                  batched=True, batch_size=300, with_indices=True, num_proc=2, remove_columns=['row'])
+    rep = report_from_columns(cols.to_dict(), rows, smol, {'max_length': 64})
+    assert rep.counts + Counter(bad_row=len(rows.rows) - len(good)) == Counter(summary['counts'])   # unparsed lines never reach datasets
+
+def _unpack(b):
+    "Rows stored as JSON strings (so rows of different formats fit one `datasets` schema) back into columns of rows."
+    rows = [json.loads(s) for s in b['row']]
+    keys = sorted({k for r in rows for k in r})
+    return {k: [r.get(k) for r in rows] for k in keys}
+
+def test_reading_streams(smol):
+    "Rows are read a batch at a time as they are checked: an endless source with a limit ends, and findings arrive early."
+    read, seen = [0], []
+    def endless():
+        for k in itertools.count():
+            read[0] += 1
+            yield {'prompt': f'Q{k}: http:', 'completion': '//x.org'}
+    rep = audit(endless(), smol, limit=2000, chunk_size=100, each=lambda res, rows: seen.append((read[0], len(res))))
+    assert len(rep) == 2000 and rep.counts['drift'] == 2000
+    assert seen[0][0] <= 202 and sum(n for _,n in seen) == 2000   # the first batch was checked after at most two were read
+
+def test_keep_bounds_the_report(big, smol):
+    "With `keep`, counts cover every row but only the first rows of each kind and the worst rows are kept; the same whatever the batches."
+    full = audit(big, smol, max_length=64)
+    for chunk in (97, 500):
+        kept = audit(big, smol, max_length=64, keep=3, chunk_size=chunk)
+        assert (kept.counts, len(kept), kept.exit_code, kept.summary_record()) == (full.counts, len(full), full.exit_code, full.summary_record())
+        assert len(kept.results) <= 3 * len(KINDS) + 3 and len(kept.rows.rows) == len(kept.results)
+        assert [r['index'] for r in kept.worst(3)] == [r['index'] for r in full.worst(3)]
+        assert all(kept.rows_with(k)[:3] == full.rows_with(k)[:3] and set(kept.rows_with(k)) <= set(full.rows_with(k)) for k in KINDS)
+    page = kept.to_html()
+    assert 'more: <code>--output json</code> lists every row' in page and kept.example(kept.rows_with('straddle')[0])
+
+def test_parquet_shards_on_every_engine(tmp_path, smol):
+    "A folder of Parquet shards: Ray's read tasks read them with tokenlens's reader; the output and the progress total agree."
+    from datasets import Dataset
+    rows = [{'prompt': f'Q{k}: http:', 'completion': '//x.org'} if k % 2 else {'prompt': f'Question {k}?\n', 'completion': 'Yes.'} for k in range(200)]
+    for k in range(2): Dataset.from_list(rows[k::2]).to_parquet(str(tmp_path/f'train-{k:05d}.parquet'))
+    one = run('audit', str(tmp_path), '--output', 'json', '--max-length', '64')
+    ray = run('audit', str(tmp_path), '--output', 'json', '--max-length', '64', '--engine', 'ray', '--num-proc', '2', '--quiet')
+    assert one.returncode == ray.returncode == 0, (one.stderr, ray.stderr)   # drift is a warning
+    assert one.stdout == ray.stdout and '200/200' in one.stderr, one.stderr
+    recs = [json.loads(l) for l in one.stdout.splitlines()]
+    assert (recs[0]['where'], recs[-2]['where'], recs[-1]['rows']) == ('train-00001.parquet row 0', 'train-00001.parquet row 99', 200)   # the odd rows, in shard 1
