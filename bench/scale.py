@@ -2,7 +2,8 @@
 generated rows, with one and two processes and on a local Ray with two workers, against the floor (the tokenizer's own
 batched encode of the same training texts, a chunk at a time). Each run is a fresh `tokenlens audit` process; its
 peak memory is the largest sum of RSS over its process tree, sampled every 50 ms (for Ray that tree includes the
-local cluster Ray starts: its raylet, GCS and actors).
+local cluster Ray starts: its raylet, GCS and actors). "Ray, running" connects to a cluster started once with
+`ray start --head --num-cpus 2` (its processes are not in the run's tree, so no peak is shown for it).
 Run: python bench/scale.py [--rows 10000 100000 1000000] [--no-ray]"""
 import argparse, hashlib, json, os, subprocess, sys, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
@@ -60,20 +61,29 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--rows', type=int, nargs='+', default=[10000, 100000, 1000000])
     ap.add_argument('--no-ray', action='store_true')
+    ap.add_argument('--only', help="time only the engines whose name has this in it (e.g. ray), without the floor")
     a = ap.parse_args()
     tok = load_tokenizer('smollm2')
     print(f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
     engines = {'1 process': (), '2 processes': ('--num-proc', '2')}
-    if not a.no_ray: engines['Ray, 2 workers'] = ('--engine', 'ray', '--num-proc', '2')
+    if not a.no_ray:
+        engines['Ray, 2 workers'] = ('--engine', 'ray', '--num-proc', '2')   # starts a local Ray each run, as a first user does
+        engines['Ray, running'] = ('--engine', 'ray', '--num-proc', '2', '--address', 'auto')   # a cluster already up (`ray start --head`)
+    if a.only: engines = {k: v for k,v in engines.items() if a.only.lower() in k.lower()}
     results = {}
     for n in a.rows:
         path = data_file(n)
-        fl = floor(tok, path)
+        fl = float('nan') if a.only else floor(tok, path)
         print(f"\n{n:,} rows ({path.stat().st_size / 2**20:,.0f} MB): floor tok(texts) {fl:.1f} s, {n / fl:,.0f} rows/s")
         for name, args in engines.items():
-            r = results[n, name] = run_audit(path, *args)
+            if name == 'Ray, running': subprocess.run(['ray', 'start', '--head', '--num-cpus', '2', '--include-dashboard', 'false'], check=True, capture_output=True)
+            try: r = results[n, name] = run_audit(path, *args)
+            finally:
+                if name == 'Ray, running': subprocess.run(['ray', 'stop'], capture_output=True)
             print(f"  {name:<15} {r['seconds']:7.1f} s  {n / r['seconds']:7,.0f} rows/s  {r['seconds'] / fl:5.2f}x floor  "
                   f"peak {r['peak_mb']:6,.0f} MB  output {r['digest']}  rows {r['summary']['rows']:,}  exit {r['summary']['exit_code']}")
+        if a.only: continue
         one, two = results[n, '1 process']['seconds'], results[n, '2 processes']['seconds']
-        print(f"  scaling 1 -> 2 processes: {one / two:.2f}x" + (f"; Ray / 2 processes: {results[n, 'Ray, 2 workers']['seconds'] / two:.2f}x" if not a.no_ray else ''))
+        print(f"  scaling 1 -> 2 processes: {one / two:.2f}x" + ('' if a.no_ray else
+              f"; Ray / 2 processes: {results[n, 'Ray, 2 workers']['seconds'] / two:.2f}x, on a running cluster {results[n, 'Ray, running']['seconds'] / two:.2f}x"))
         print(f"  identical JSON output on every engine: {len({results[n, e]['digest'] for e in engines}) == 1}")

@@ -3,7 +3,7 @@ import itertools, json, os, subprocess
 from collections import Counter
 import pytest
 from tokenlens.audit import DEMO, KINDS, audit, audit_batch, report_from_columns
-from tokenlens.sources import Rows, read_rows
+from tokenlens.sources import read_rows
 
 ENV = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', TOKENIZERS_PARALLELISM='false')
 
@@ -96,3 +96,14 @@ def test_parquet_shards_on_every_engine(tmp_path, smol):
     assert one.stdout == ray.stdout and '200/200' in one.stderr, one.stderr
     recs = [json.loads(l) for l in one.stdout.splitlines()]
     assert (recs[0]['where'], recs[-2]['where'], recs[-1]['rows']) == ('train-00001.parquet row 0', 'train-00001.parquet row 99', 200)   # the odd rows, in shard 1
+
+def test_streamed_sarif_and_json_are_whole(big):
+    "SARIF and JSON Lines written batch by batch are one valid log / one line per flagged row, the same as from the report."
+    import sarif_pydantic
+    s = run('audit', str(big), '--max-length', '64', '--output', 'sarif', '--quiet', '--limit', '1200')
+    j = run('audit', str(big), '--max-length', '64', '--output', 'json', '--quiet', '--limit', '1200')
+    log = sarif_pydantic.Sarif.model_validate(json.loads(s.stdout))
+    recs = [json.loads(l) for l in j.stdout.splitlines()]
+    assert len(log.runs[0].results) == sum(len(r['findings']) for r in recs[:-1]) > 0
+    assert [r.properties['row'] for r in log.runs[0].results] == [r['row'] for r in recs[:-1] for _ in r['findings']]
+    assert (s.returncode, j.returncode, recs[-1]['rows']) == (1, 1, 1200)

@@ -505,8 +505,11 @@ def _ray_start(workers:int, address:str=None):
     try: import ray, ray.data
     except ImportError: raise ImportError('engine ray needs `pip install "tokenlens-kit[ray]"`') from None
     if not ray.is_initialized():
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False, log_to_driver=False,
-                 logging_level='ERROR', configure_logging=True)
+        kw = dict(include_dashboard=False, log_to_driver=False, logging_level='ERROR', configure_logging=True)
+        try: ray.init(address=address, num_cpus=None if address else workers, **kw)
+        except ValueError as e:     # no address, but a Ray is running on this machine: ray.init joins it, and takes no num_cpus then
+            if address or 'existing cluster' not in str(e): raise
+            ray.init(**kw)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars, ctx.execution_options.preserve_order = False, True   # tokenlens counts rows itself; results in dataset order
     for name in ('ray', 'ray.data'): logging.getLogger(name).setLevel(logging.ERROR)
