@@ -23,7 +23,7 @@ from .sources import (BadRow, InputError, Rows, Source, Where, count_rows, file_
                                _json_rows, _jsonl_rows, _parquet_rows)
 
 # %% auto #0
-__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'KEEP', 'Batch', 'AUDIT_COLUMNS',
+__all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'KEEP', 'AUDIT_COLUMNS',
            'SARIF_LEVEL', 'LABEL_OPTIONS', 'COMMANDS', 'check_rows', 'Tally', 'AuditReport', 'audit', 'run_problem',
            'audit_batch', 'AuditBatches', 'report_from_columns', 'row_record', 'sarif_results', 'sarif_log',
            'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
@@ -288,14 +288,14 @@ def _stream(dataset, **source)->tuple:
     if hasattr(dataset, 'to_dict') and not hasattr(dataset, 'features'): dataset = dataset.to_dict('records')   # a pandas DataFrame
     return name, len(dataset) if hasattr(dataset, '__len__') else None, ((r, Where(f"row {k}")) for k,r in enumerate(dataset)), None
 
-Batch = namedtuple('Batch', 'start items read')
-Batch.__doc__ = "Items to check: the index of the first, the items as `Rows`, and how many dataset rows they came from."
+_Batch = namedtuple('_Batch', 'start items read')
+_Batch.__doc__ = "Items to check: the index of the first, the items as `Rows`, and how many dataset rows they came from."
 
 def _batches(pairs, fields:dict, chunk_size:int, start:int=0):
-    "`Batch`es of at most `chunk_size` dataset rows from `(row, Where)` pairs, read as they are needed."
+    "`_Batch`es of at most `chunk_size` dataset rows from `(row, Where)` pairs, read as they are needed."
     while chunk := list(itertools.islice(pairs, chunk_size)):
         items = _items([r for r,_ in chunk], [w for _,w in chunk], fields)
-        yield Batch(start, items, len(chunk))
+        yield _Batch(start, items, len(chunk))
         start += len(items.rows)
 
 def _checked(tok, batches, kw:dict, num_proc:int):
@@ -529,7 +529,7 @@ class _RayCheck:
         return cols
 
 def _ray_run(ray, ds, tok, kw:dict, fields:dict, chunk_size:int, workers:int):
-    "`(results, Batch)` for each batch the actors check, in dataset order, rows numbered here."
+    "`(results, _Batch)` for each batch the actors check, in dataset order, rows numbered here."
     with warnings.catch_warnings():   # max_restarts=0: a restarted actor could not get its tokenizer back; Ray 2.60 calls the argument deprecated
         warnings.simplefilter('ignore')
         out = ds.map_batches(_RayCheck, fn_constructor_kwargs=dict(tok=tok, options=kw, fields=fields), batch_size=chunk_size,
@@ -540,7 +540,7 @@ def _ray_run(ray, ds, tok, kw:dict, fields:dict, chunk_size:int, workers:int):
         cols = {**{k: _plain(v) for k,v in b.items()}, 'audit_index': list(range(start, start + n))}
         results = _results(cols)
         rows = [_from_json(s) if s else None for s in cols['audit_json']]
-        yield results, Batch(start, Rows(rows, [Where(*json.loads(s)) for s in cols['audit_where']], None), sum(cols['audit_read']))
+        yield results, _Batch(start, Rows(rows, [Where(*json.loads(s)) for s in cols['audit_where']], None), sum(cols['audit_read']))
         start += n
 
 def _ray_shipped(tok, batches, kw:dict, chunk_size:int, workers:int, address:str=None):
