@@ -32,6 +32,8 @@ for split in ('train', 'test'): (repo/'data'/f'{split}.jsonl').write_text(chat +
                               "  - split: test\n    path: data/test.jsonl\n---\n")
 rep = audit(str(repo), tok, split='test', fields={'messages': 'dialog'})
 assert (len(rep), rep.clean, rep.rows.where[1].line) == (2, True, 2), (len(rep), rep.summary())
+try: audit(str(repo), tok, split='test', fields={'messages': 'dialog'}, engine='ray'); raise AssertionError('expected the ray-extra error')
+except ImportError as e: assert 'tokenlens-kit[ray]' in str(e), e
 from tokenlens.compare import trl_labels
 try: trl_labels(tok, [{'prompt': 'a', 'completion': 'b'}]); raise AssertionError('expected the train-extra error')
 except ImportError as e: assert 'tokenlens-kit[train]' in str(e), e

@@ -107,3 +107,13 @@ def test_streamed_sarif_and_json_are_whole(big):
     assert len(log.runs[0].results) == sum(len(r['findings']) for r in recs[:-1]) > 0
     assert [r.properties['row'] for r in log.runs[0].results] == [r['row'] for r in recs[:-1] for _ in r['findings']]
     assert (s.returncode, j.returncode, recs[-1]['rows']) == (1, 1, 1200)
+
+def test_unreadable_shard_mid_run(tmp_path):
+    "A shard that cannot be read, after the first batch: exit 2 and one line naming it, on one process and on Ray."
+    (tmp_path/'a.jsonl').write_text((json.dumps({'prompt': 'Q\n', 'completion': 'A'}) + '\n') * 600)   # more than the first batch
+    (tmp_path/'b.jsonl').write_bytes((json.dumps({'prompt': 'Q\n', 'completion': 'A'}) + '\n').encode('utf-16'))
+    for args in ((), ('--engine', 'ray', '--num-proc', '2')):
+        r = run('audit', str(tmp_path), '--quiet', '--output', 'json', *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert 'tokenlens audit: error: ' + str(tmp_path/'b.jsonl') + ': the file looks like UTF-16 text; save it as UTF-8' in r.stderr, r.stderr
+        assert 'Traceback' not in r.stderr, r.stderr

@@ -512,7 +512,7 @@ def _ray_start(workers:int, address:str=None):
             ray.init(**kw)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars, ctx.execution_options.preserve_order = False, True   # tokenlens counts rows itself; results in dataset order
-    for name in ('ray', 'ray.data'): logging.getLogger(name).setLevel(logging.ERROR)
+    for name in ('ray', 'ray.data'): logging.getLogger(name).setLevel(logging.CRITICAL)   # tokenlens reports a failed run in one line
     return ray
 
 class _RayCheck:
@@ -534,8 +534,11 @@ def _ray_run(ray, ds, tok, kw:dict, fields:dict, chunk_size:int, workers:int):
         warnings.simplefilter('ignore')
         out = ds.map_batches(_RayCheck, fn_constructor_kwargs=dict(tok=tok, options=kw, fields=fields), batch_size=chunk_size,
                              compute=ray.data.ActorPoolStrategy(size=workers), batch_format='numpy', max_restarts=0)
-    start = 0
-    for b in out.iter_batches(batch_size=None, batch_format='numpy'):
+    start, batches = 0, iter(out.iter_batches(batch_size=None, batch_format='numpy'))
+    while True:
+        try: b = next(batches)
+        except StopIteration: return
+        except InputError as e: raise InputError(str(getattr(e, 'cause', e))) from None   # a file a read task could not read: its message alone
         n = len(b['audit_index'])
         cols = {**{k: _plain(v) for k,v in b.items()}, 'audit_index': list(range(start, start + n))}
         results = _results(cols)
