@@ -20,7 +20,7 @@ from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 from .compare import Finding, PipelineRefused, compare_labels, trl_labels
 from .sources import (BadRow, InputError, Rows, Source, Where, count_rows, file_kind, file_label, iter_rows, read_rows, resolve, shown_name,
-                               _json_rows, _jsonl_rows, _parquet_rows)
+                               _json_rows, _jsonl_lines, _loads, _parquet_rows)
 
 # %% auto #0
 __all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'KEEP', 'AUDIT_COLUMNS',
@@ -516,11 +516,13 @@ def _ray_start(workers:int, address:str=None):
     return ray
 
 class _RayCheck:
-    "The worker side of engine='ray': rows as JSON, renamed and split into items, checked with a tokenizer sent once."
+    "The worker side of engine='ray': rows (JSON Lines lines as read, other rows as JSON) parsed, renamed and split into items, checked with a tokenizer sent once."
     def __init__(self, tok, options:dict, fields:dict=None): self.tok, self.options, self.fields = tok, options, fields
-    def __call__(self, batch:dict)->dict:
-        where = [Where(*json.loads(s)) for s in batch['audit_where']]
-        items = _items([_from_json(s) for s in batch['audit_json']], where, self.fields)
+    def __call__(self, batch)->dict:
+        b = batch.to_pydict()
+        where = [Where(*json.loads(s)) for s in b['audit_where']]
+        rows = [_loads(d, w.line) if raw else _from_json(d.decode()) for d,raw,w in zip(b['audit_data'], b['audit_raw'], where)]
+        items = _items(rows, where, self.fields)
         res = check_rows(self.tok, items.rows, **self.options)
         cols = _columns([0] * len(res), res)
         cols['audit_where'] = [json.dumps([str(w), w.file, w.line, w.split, w.side]) for w in items.where]
@@ -533,7 +535,7 @@ def _ray_run(ray, ds, tok, kw:dict, fields:dict, chunk_size:int, workers:int):
     with warnings.catch_warnings():   # max_restarts=0: a restarted actor could not get its tokenizer back; Ray 2.60 calls the argument deprecated
         warnings.simplefilter('ignore')
         out = ds.map_batches(_RayCheck, fn_constructor_kwargs=dict(tok=tok, options=kw, fields=fields), batch_size=chunk_size,
-                             compute=ray.data.ActorPoolStrategy(size=workers), batch_format='numpy', max_restarts=0)
+                             compute=ray.data.ActorPoolStrategy(size=workers), batch_format='pyarrow', max_restarts=0)
     start, batches = 0, iter(out.iter_batches(batch_size=None, batch_format='numpy'))
     while True:
         try: b = next(batches)
@@ -549,7 +551,7 @@ def _ray_run(ray, ds, tok, kw:dict, fields:dict, chunk_size:int, workers:int):
 def _ray_shipped(tok, batches, kw:dict, chunk_size:int, workers:int, address:str=None):
     "engine='ray' for rows read here (a list, a `datasets.Dataset`, a Hub stream): shipped to the actors as JSON."
     ray = _ray_start(workers, address)
-    items = [{'audit_json': _to_json(row), 'audit_where': json.dumps([str(w), getattr(w, 'file', None), getattr(w, 'line', None), getattr(w, 'split', None), getattr(w, 'side', None)])}
+    items = [{'audit_data': _to_json(row).encode(), 'audit_raw': False, 'audit_where': json.dumps([str(w), getattr(w, 'file', None), getattr(w, 'line', None), getattr(w, 'split', None), getattr(w, 'side', None)])}
              for b in batches for row, w in zip(b.items.rows, b.items.where)]
     yield from _ray_run(ray, ray.data.from_items(items), tok, kw, None, chunk_size, workers)
 
@@ -581,10 +583,11 @@ def _ray_read(tok, source:Source, kw:dict, fields:dict, chunk_size:int, workers:
             return filesystem.open_input_file(path) if file_kind(path) == 'parquet' else super()._open_input_source(filesystem, path, **open_args)
         def _read_stream(self, f, path):
             file, shown = named.get(path, (path, ''))
-            reader = {'jsonl': _jsonl_rows, 'json': _json_rows, 'parquet': _parquet_rows}[file_kind(file)]
-            it = reader(_lines(f) if file_kind(file) == 'jsonl' else f, file, shown)
+            raw = file_kind(file) == 'jsonl'   # lines go to the actors unparsed: they parse them, once
+            it = _jsonl_lines(_lines(f), file, shown) if raw else {'json': _json_rows, 'parquet': _parquet_rows}[file_kind(file)](f, file, shown)
             while chunk := list(itertools.islice(it, 1024)):
-                yield pa.table({'audit_json': [_to_json(r) for r,_ in chunk],
+                yield pa.table({'audit_data': pa.array([r if raw else _to_json(r).encode() for r,_ in chunk], pa.binary()),
+                                'audit_raw': pa.array([raw] * len(chunk), pa.bool_()),
                                 'audit_where': [json.dumps([str(w), w.file, w.line, source.split, None]) for _,w in chunk]})
     ds = ray.data.read_datasource(TokenlensFiles(paths, filesystem=None if local else PyFileSystem(FSSpecHandler(fs)),
                                         open_stream_args={'compression': None} if all(file_kind(p) == 'parquet' for p in paths) else None),

@@ -63,14 +63,18 @@ def _encoding_error(name:str, head:bytes):
         what = 'binary data' if sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 20 else 'text in another encoding (Latin-1?)'
         return InputError(f"{name}: most lines are not UTF-8: the file looks like {what}; save it as UTF-8")
 
-def _jsonl_rows(f, name:str, shown:str=''):
-    "`(row, Where)` for each non-empty line of a JSON Lines file: one bad line is one bad row."
+def _jsonl_lines(f, name:str, shown:str=''):
+    "`(line, Where)` for each non-empty line of a JSON Lines file, not yet parsed (`_loads` parses it)."
     lines = iter(f)
     head = list(itertools.islice(lines, 50))
     if (e := _encoding_error(name, b''.join(head)[:65536])) is not None: raise e
     for n,line in enumerate(itertools.chain(head, lines), 1):
         if n == 1 and line.startswith(b'\xef\xbb\xbf'): line = line[3:]   # a UTF-8 byte order mark
-        if line.strip(): yield _loads(line.strip(), n), Where(f"{shown}line {n}", name, n)
+        if line.strip(): yield line.strip(), Where(f"{shown}line {n}", name, n)
+
+def _jsonl_rows(f, name:str, shown:str=''):
+    "`(row, Where)` for each non-empty line of a JSON Lines file: one bad line is one bad row."
+    for line, w in _jsonl_lines(f, name, shown): yield _loads(line, w.line), w
 
 def _json_rows(f, name:str, shown:str=''):
     "`(row, Where)` for each element of a JSON array (or of the one array an object holds)."
