@@ -43,7 +43,7 @@ def floor(tok, path:Path, chunk:int=10000)->float:
 def run_audit(path:Path, *args)->dict:
     "Wall time, peak RSS of the process tree, and a digest of the JSON output of one `tokenlens audit` run."
     out = path.with_suffix(f".{'-'.join(a.strip('-') for a in args) or 'one'}.out")
-    cmd = [sys.executable, '-c', 'import sys; from tokenlens.audit import main; sys.exit(main())', 'audit', str(path),
+    cmd = [sys.executable, '-c', 'import sys; from tokenlens.cli import main; sys.exit(main())', 'audit', str(path),
            '--max-length', '512', '--output', 'json', '--quiet', *args]
     t0, peak = time.perf_counter(), 0
     with open(out, 'w') as f: p = psutil.Popen(cmd, stdout=f, stderr=subprocess.PIPE, text=True)

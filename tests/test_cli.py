@@ -170,3 +170,121 @@ def test_worker_pool_without_fork(monkeypatch):
     monkeypatch.setattr(A.multiprocessing, 'get_all_start_methods', lambda: ['spawn'])
     two = A.audit(A.DEMO, tok, max_length=256, num_proc=2, chunk_size=5)
     assert one.results == two.results
+
+# First contact: what a new user meets in the first minutes.
+def test_demo_says_its_findings_are_on_purpose():
+    r = run('audit', '--quiet')
+    assert r.returncode == 1 and 'The bundled demo has findings on purpose' in r.stdout.splitlines()[-1], r.stdout[-300:]
+    assert 'worst rows (top 10; rows count from 0, lines from 1):' in r.stdout
+
+def test_demo_imports_from_a_folder_that_holds_a_clone(tmp_path):
+    "A folder named tokenlens in the working directory (a clone) shadows the editable package: DEMO still resolves."
+    (tmp_path/'tokenlens'/'tokenlens').mkdir(parents=True)
+    code = "from tokenlens.audit import DEMO, sarif_log; print(DEMO.is_file(), sarif_log([])['runs'][0]['tool']['driver']['version'])"
+    r = subprocess.run([os.sys.executable, '-c', code], capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0 and r.stdout.split()[0] == 'True', r.stderr[-1000:]
+
+def test_hub_id_of_the_embedded_tokenizer_uses_it():
+    r = run('audit', '--quiet', '--model', 'HuggingFaceTB/SmolLM2-135M-Instruct')
+    assert r.returncode == 1 and 'tokenizer smollm2 (embedded HuggingFaceTB/SmolLM2-135M-Instruct)' in r.stdout, r.stderr
+
+@pytest.mark.parametrize('args,message', [(['--top', '-3'], '--top must be 0 or more'),
+                                          (['--address', 'auto', '--engine', 'local'], None)])
+def test_option_values_are_checked(args, message):
+    r = run('audit', '--quiet', *args)
+    if message: assert r.returncode == 2 and message in r.stderr, r.stderr
+    else: assert r.returncode == 1, r.stderr
+
+def test_spans_refuses_text_that_is_not_utf8():
+    r = subprocess.run([b'tokenlens', b'spans', b'caf\xe9'], capture_output=True, env=ENV, timeout=300)
+    assert r.returncode == 2 and b'the text is not valid UTF-8 (byte 0xE9 at character 3)' in r.stderr, r.stderr
+
+def test_a_full_disk_is_an_input_error():
+    with open('/dev/full', 'w') as full:
+        r = subprocess.run(['tokenlens', 'audit', '--quiet'], stdout=full, stderr=subprocess.PIPE, text=True, env=ENV, timeout=300)
+    assert r.returncode == 2 and 'cannot write the output: No space left on device' in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr
+
+def test_preference_pairs_count_as_rows(tmp_path):
+    q = {'role': 'user', 'content': 'Name a prime number.'}
+    pair = {'chosen': [q, {'role': 'assistant', 'content': '7'}], 'rejected': [q, {'role': 'assistant', 'content': '9<|im_end|>'}]}
+    f = write(tmp_path/'prefs.jsonl', ''.join(json.dumps(pair) + '\n' for _ in range(3)).encode())
+    assert 'prefs.jsonl · 3 rows (6 preference sides) · ' in run('audit', str(f), '--quiet').stdout
+    assert 'prefs.jsonl · 2 rows (4 preference sides) · ' in run('audit', str(f), '--quiet', '--limit', '2').stdout
+    recs = [json.loads(l) for l in run('audit', str(f), '--quiet', '--output', 'json').stdout.splitlines()]
+    assert [(r['row'], r['side'], r['where']) for r in recs[:-1]] == [(k, 'rejected', f'line {k+1} · rejected') for k in range(3)]
+    assert recs[-1]['rows'] == 3
+
+def test_sarif_locations_are_uri_references(tmp_path):
+    d = tmp_path/'my data #1'
+    d.mkdir()
+    f = write(d/'rows.jsonl', b'{"prompt": "The docs are at http:", "completion": "//example.com"}\n')
+    log = json.loads(run('audit', str(f), '--quiet', '--output', 'sarif').stdout)
+    uris = {r['locations'][0]['physicalLocation']['artifactLocation']['uri'] for r in log['runs'][0]['results']}
+    assert uris == {f.as_uri()} and '%20' in f.as_uri() and '%231' in f.as_uri(), uris
+
+@pytest.mark.parametrize('how', ['glob', 'folder', 'url', 'hard link', 'labels', 'chat template'])
+def test_report_never_replaces_an_input(tmp_path, how):
+    data = (GOOD + '\n').encode()
+    f = write(tmp_path/'data.jsonl', data)
+    template = write(tmp_path/'chat.jinja', b"{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    report, args = {'glob': (f, [str(tmp_path/'*.jsonl')]), 'folder': (f, [str(tmp_path)]), 'url': (f, [f.as_uri()]),
+                    'hard link': (tmp_path/'linked.html', [str(f)]), 'labels': (f, ['--labels', str(f)]),
+                    'chat template': (template, ['--chat-template', str(template)])}[how]
+    if how == 'hard link': os.link(f, report)
+    if how == 'labels': args = [str(write(tmp_path/'other.jsonl', data))] + args
+    if how == 'chat template': args = [str(f)] + args
+    before = report.read_bytes()
+    r = run('audit', *args, '--quiet', '--report', str(report))
+    assert r.returncode == 2 and 'writing the report would replace it' in r.stderr, (r.returncode, r.stderr)
+    assert report.read_bytes() == before and f.read_bytes() == data
+
+@pytest.mark.parametrize('how,message', [('loop', 'a loop of symbolic links'), ('dangling', 'is a symbolic link to nothing')])
+def test_report_links_that_lead_nowhere(tmp_path, how, message):
+    f = write(tmp_path/'data.jsonl', (GOOD + '\n').encode())
+    link = tmp_path/'report.html'
+    if how == 'loop':
+        os.symlink(tmp_path/'b.html', link)
+        os.symlink(link, tmp_path/'b.html')
+    else: os.symlink(tmp_path/'gone'/'r.html', link)
+    r = run('audit', str(f), '--quiet', '--report', str(link))
+    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def _many_rows(path, n=20000):
+    rows = [{'prompt': f'Link {k} is at http:', 'completion': '//example.com'} for k in range(n)]   # each row has findings
+    return write(path, ''.join(json.dumps(r) + '\n' for r in rows).encode())
+
+def _stopped(args, sig):
+    "Start `tokenlens audit ARGS`, wait for its first line of output, send `sig`; return (status, stdout, the children left)."
+    import signal, time
+    import tempfile
+    with tempfile.TemporaryFile('w+') as errf:   # stderr to a file: `communicate` then reads stdout through its buffer
+        p = subprocess.Popen(['tokenlens', 'audit', *args], stdout=subprocess.PIPE, stderr=errf, text=True, env=ENV)
+        first = p.stdout.readline()
+        kids = subprocess.run(['pgrep', '-P', str(p.pid)], capture_output=True, text=True).stdout.split()
+        p.send_signal(sig)
+        out = p.stdout.read()
+        p.wait(timeout=120)
+        errf.seek(0)
+        err = errf.read()
+    time.sleep(1)
+    alive = [k for k in kids if os.path.exists(f'/proc/{k}') and 'zombie' not in open(f'/proc/{k}/status').read().lower()]
+    return p.returncode, first + out, err, kids, alive
+
+@pytest.mark.slow
+def test_sigterm_stops_the_workers_and_ends_the_output(tmp_path):
+    import signal
+    f = _many_rows(tmp_path/'many.jsonl')
+    status, out, err, kids, alive = _stopped([str(f), '--quiet', '--num-proc', '2', '--output', 'json'], signal.SIGTERM)
+    assert status == 143 and kids and not alive, (status, kids, alive, err[-500:])
+    last = json.loads(out.splitlines()[-1])
+    assert last['type'] == 'summary' and last['incomplete'] == 'terminated (SIGTERM)' and last['exit_code'] == 143, last
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_a_valid_sarif_log(tmp_path):
+    import signal
+    f = _many_rows(tmp_path/'many.jsonl')
+    status, out, err, _, _ = _stopped([str(f), '--quiet', '--output', 'sarif'], signal.SIGINT)
+    log = json.loads(out)
+    inv = log['runs'][0]['invocations'][0]
+    assert status == 130 and inv['executionSuccessful'] is False and inv['exitCode'] == 130, (status, err[-500:])

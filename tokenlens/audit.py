@@ -4,29 +4,28 @@
 
 # %% ../nbs/06_audit.ipynb #ab72efa8
 from __future__ import annotations
-import argparse, collections, concurrent.futures, html, itertools, inspect, json, logging, multiprocessing, os, re, sys, time, typing, warnings
+import collections, concurrent.futures, html, importlib.metadata, itertools, json, logging, multiprocessing, os, pickle, re, sys, time
+import urllib.parse, warnings
 import numpy as np
 from collections import Counter, namedtuple
 from pathlib import Path
 from fastcore.basics import patch
-from fastcore.docments import docments
-import tokenlens
-from .core import Tokenized, bytes_table, check_size, encode_batch, encode_prefixes, show_bytes, spans_table, tokenize
+import tokenlens, tokenlens.core
+from .core import Tokenized, bytes_table, check_size, encode_batch, encode_prefixes, show_bytes, tokenize
 from .drift import prefix_drift
 from .formats import FIELDS, FORMATS, Info, NO_TEMPLATE, SIDES, NothingToTrain, detect_format, map_fields, plan_row, preference_sides
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
-from .compare import Finding, PipelineRefused, compare_labels, trl_labels
-from .sources import (BadRow, InputError, Rows, Source, Where, count_rows, file_kind, file_label, iter_rows, read_rows, resolve, shown_name,
+from .compare import Finding, compare_labels, trl_labels
+from .sources import (BadRow, InputError, Rows, Source, Where, count_rows, file_kind, file_label, iter_rows, resolve, shown_name,
                                _json_rows, _jsonl_lines, _loads, _parquet_rows)
 
 # %% auto #0
 __all__ = ['KINDS', 'WEIGHTS', 'SEVERITIES', 'SEVERITY', 'ADVICE', 'DEMO', 'DEMO_MAX_LENGTH', 'KEEP', 'AUDIT_COLUMNS',
-           'SARIF_LEVEL', 'LABEL_OPTIONS', 'COMMANDS', 'check_rows', 'Tally', 'AuditReport', 'audit', 'run_problem',
-           'audit_batch', 'AuditBatches', 'report_from_columns', 'row_record', 'sarif_results', 'sarif_log',
-           'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main', 'spans_main']
+           'SARIF_LEVEL', 'check_rows', 'Tally', 'AuditReport', 'audit', 'run_problem', 'audit_batch', 'AuditBatches',
+           'report_from_columns', 'row_record', 'uri_reference', 'sarif_results', 'sarif_log']
 
 # %% ../nbs/06_audit.ipynb #bb21378f
 KINDS = {
@@ -160,7 +159,8 @@ def check_rows(tok,                 # The tokenizer
     return out
 
 # %% ../nbs/06_audit.ipynb #7b26f957
-DEMO = Path(tokenlens.__file__).parent/'data'/'demo.jsonl'
+# beside a module, not `tokenlens.__file__`: that is None when a folder named tokenlens shadows the package (a clone)
+DEMO = Path(tokenlens.core.__file__).parent/'data'/'demo.jsonl'
 DEMO_MAX_LENGTH = 256
 KEEP = 100   # rows of each kind the command line keeps for its report and summary (`--output json` lists every row)
 
@@ -172,16 +172,19 @@ def _tok_name(tok)->str:
     return f"{emb[0]} (embedded {EMBEDDED[emb[0]]['hub']})" if emb else p or type(tok).__name__
 
 def _kinds_of(r:dict)->dict: return dict.fromkeys(f.kind for f in r['findings'])
+def _row_of(r:dict)->int: return r.get('row', r['index'])
 def _score(r:dict)->int: return sum(WEIGHTS[k] for k in _kinds_of(r))
 
 class Tally:
     "What a summary counts, for any set of rows: rows, tokens, formats, kinds and severities. Tallies of batches add up."
-    FIELDS = ('rows', 'tokens', 'trained', 'flagged', 'formats', 'counts', 'severities')
+    FIELDS = ('rows', 'sides', 'tokens', 'trained', 'flagged', 'formats', 'counts', 'severities')
     def __init__(self, results=()):
-        self.rows = self.tokens = self.trained = self.flagged = 0
+        self.rows = self.sides = self.tokens = self.trained = self.flagged = 0
         self.formats, self.counts, self.severities = Counter(), Counter(), Counter()
-        for r in results:
-            self.rows, self.tokens, self.trained = self.rows + 1, self.tokens + r['tokens'], self.trained + r['trained']
+        for r in results:   # a preference pair is one row of the dataset and two sides, each checked as a conversation
+            self.rows += r.get('side') in (None, SIDES[0])
+            self.sides += r.get('side') is not None
+            self.tokens, self.trained = self.tokens + r['tokens'], self.trained + r['trained']
             self.flagged += bool(r['findings'])
             self.formats[r['format'] or 'unreadable'] += 1
             self.counts.update(list(_kinds_of(r)))
@@ -248,6 +251,14 @@ def _start_worker(tok, kw:dict):
     "A worker process's tokenizer and options, set once when the pool starts it."
     global _WORKER
     _WORKER = (tok, kw)
+    _die_with_parent()
+
+def _die_with_parent():
+    "On Linux, have the kernel end this worker when the process that started it ends, however it ends (even SIGKILL)."
+    if not sys.platform.startswith('linux'): return
+    import ctypes, signal
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
 
 def _check_chunk(job)->list:
     start, rows = job
@@ -307,14 +318,21 @@ def _checked(tok, batches, kw:dict, num_proc:int):
         return
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
     ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn')
-    with concurrent.futures.ProcessPoolExecutor(num_proc, mp_context=ctx, initializer=_start_worker, initargs=(tok, kw)) as pool:
+    pool = concurrent.futures.ProcessPoolExecutor(num_proc, mp_context=ctx, initializer=_start_worker, initargs=(tok, kw))
+    try:
         ahead = collections.deque()
         for b in itertools.chain(head, batches):   # at most 2 * num_proc batches in flight: memory stays flat
             ahead.append((pool.submit(_check_chunk, (b.start, b.items.rows)), b))
             if len(ahead) > 2 * num_proc:
-                f, b_ = ahead.popleft(); yield f.result(), b_
+                f, b_ = ahead.popleft()
+                yield f.result(), b_
         while ahead:
-            f, b_ = ahead.popleft(); yield f.result(), b_
+            f, b_ = ahead.popleft()
+            yield f.result(), b_
+    except BaseException:   # Ctrl-C, SIGTERM, a reader that stopped early: the workers end now, not after their batches
+        for p in list((getattr(pool, '_processes', None) or {}).values()): p.terminate()
+        raise
+    finally: pool.shutdown(wait=True, cancel_futures=True)
 
 def audit(dataset,                   # A file, glob, folder, URL or Hub id (see `tokenlens.sources`), a list of row dicts, or a `datasets.Dataset`
           tok,                       # The tokenizer training uses
@@ -383,9 +401,13 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
     from tqdm.auto import tqdm
     totals = [n for n in (total, limit) if n is not None]
     bar = tqdm(total=min(totals) if totals else None, unit='row', disable=not progress, file=sys.stderr, desc='audit')
+    row = -1   # the dataset row of each item: a preference pair's two sides are one row
     try:
         for results, b in checked:
-            for r in results: r['findings'] = [_their_names(f, fields) for f in r['findings'] if f.kind in kinds]
+            for r,w in zip(results, b.items.where):
+                r['findings'] = [_their_names(f, fields) for f in r['findings'] if f.kind in kinds]
+                row += getattr(w, 'side', None) in (None, SIDES[0])
+                r['row'], r['side'] = row, getattr(w, 'side', None)
             report.add(results, b.items)
             if each is not None: each(results, b.items)
             bar.update(b.read)
@@ -493,12 +515,9 @@ def report_from_columns(columns:dict,   # The `audit_*` columns of every row (fr
     return AuditReport(rows.name, tok, options).add(res, Rows([rows.rows[r['index']] for r in res], [rows.where[r['index']] for r in res], None))
 
 # %% ../nbs/06_audit.ipynb #ad2d2f4e
-_BAD = '\x00tokenlens bad row'
-
-def _to_json(row)->str: return json.dumps({_BAD: row.message} if isinstance(row, BadRow) else row, ensure_ascii=False, default=str)
-def _from_json(s:str):
-    r = json.loads(s)
-    return BadRow(r[_BAD]) if isinstance(r, dict) and _BAD in r else r
+# Rows travel to Ray's actors pickled, as they are: bytes, dates and `BadRow`s arrive as the local engine sees them
+def _pack(row)->bytes: return pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
+def _unpack(b:bytes): return pickle.loads(b)
 
 def _ray_start(workers:int, address:str=None):
     "Ray, connected to `address` or to a local cluster of `workers` CPUs started here, with its logging and progress bars quiet."
@@ -507,6 +526,9 @@ def _ray_start(workers:int, address:str=None):
     if not ray.is_initialized():
         kw = dict(include_dashboard=False, log_to_driver=False, logging_level='ERROR', configure_logging=True)
         try: ray.init(address=address, num_cpus=None if address else workers, **kw)
+        except ConnectionError as e:   # `--address auto` with no cluster running, or an address nothing answers at
+            raise InputError(f"--address {address}: no Ray cluster answers there ({_msg(e).splitlines()[0]}); start one with "
+                             "`ray start --head`, or leave --address out to start a local one") from None
         except ValueError as e:     # no address, but a Ray is running on this machine: ray.init joins it, and takes no num_cpus then
             if address or 'existing cluster' not in str(e): raise
             ray.init(**kw)
@@ -521,12 +543,12 @@ class _RayCheck:
     def __call__(self, batch)->dict:
         b = batch.to_pydict()
         where = [Where(*json.loads(s)) for s in b['audit_where']]
-        rows = [_loads(d, w.line) if raw else _from_json(d.decode()) for d,raw,w in zip(b['audit_data'], b['audit_raw'], where)]
+        rows = [_loads(d, w.line) if raw else _unpack(d) for d,raw,w in zip(b['audit_data'], b['audit_raw'], where)]
         items = _items(rows, where, self.fields)
         res = check_rows(self.tok, items.rows, **self.options)
         cols = _columns([0] * len(res), res)
         cols['audit_where'] = [json.dumps([str(w), w.file, w.line, w.split, w.side]) for w in items.where]
-        cols['audit_json'] = [_to_json(row) if r['findings'] else '' for r,row in zip(res, items.rows)]   # flagged rows, for drawings
+        cols['audit_row'] = [_pack(row) if r['findings'] else b'' for r,row in zip(res, items.rows)]   # flagged rows, for drawings
         cols['audit_read'] = [int(w.side in (None, SIDES[0])) for w in items.where]   # dataset rows: a preference pair counts once
         return cols
 
@@ -544,14 +566,14 @@ def _ray_run(ray, ds, tok, kw:dict, fields:dict, chunk_size:int, workers:int):
         n = len(b['audit_index'])
         cols = {**{k: _plain(v) for k,v in b.items()}, 'audit_index': list(range(start, start + n))}
         results = _results(cols)
-        rows = [_from_json(s) if s else None for s in cols['audit_json']]
+        rows = [_unpack(s) if s else None for s in cols['audit_row']]
         yield results, _Batch(start, Rows(rows, [Where(*json.loads(s)) for s in cols['audit_where']], None), sum(cols['audit_read']))
         start += n
 
 def _ray_shipped(tok, batches, kw:dict, chunk_size:int, workers:int, address:str=None):
-    "engine='ray' for rows read here (a list, a `datasets.Dataset`, a Hub stream): shipped to the actors as JSON."
+    "engine='ray' for rows read here (a list, a `datasets.Dataset`, a Hub stream): shipped to the actors pickled."
     ray = _ray_start(workers, address)
-    items = [{'audit_data': _to_json(row).encode(), 'audit_raw': False, 'audit_where': json.dumps([str(w), getattr(w, 'file', None), getattr(w, 'line', None), getattr(w, 'split', None), getattr(w, 'side', None)])}
+    items = [{'audit_data': _pack(row), 'audit_raw': False, 'audit_where': json.dumps([str(w), getattr(w, 'file', None), getattr(w, 'line', None), getattr(w, 'split', None), getattr(w, 'side', None)])}
              for b in batches for row, w in zip(b.items.rows, b.items.where)]
     yield from _ray_run(ray, ray.data.from_items(items), tok, kw, None, chunk_size, workers)
 
@@ -586,7 +608,7 @@ def _ray_read(tok, source:Source, kw:dict, fields:dict, chunk_size:int, workers:
             raw = file_kind(file) == 'jsonl'   # lines go to the actors unparsed: they parse them, once
             it = _jsonl_lines(_lines(f), file, shown) if raw else {'json': _json_rows, 'parquet': _parquet_rows}[file_kind(file)](f, file, shown)
             while chunk := list(itertools.islice(it, 1024)):
-                yield pa.table({'audit_data': pa.array([r if raw else _to_json(r).encode() for r,_ in chunk], pa.binary()),
+                yield pa.table({'audit_data': pa.array([r if raw else _pack(r) for r,_ in chunk], pa.binary()),
                                 'audit_raw': pa.array([raw] * len(chunk), pa.bool_()),
                                 'audit_where': [json.dumps([str(w), w.file, w.line, source.split, None]) for _,w in chunk]})
     ds = ray.data.read_datasource(TokenlensFiles(paths, filesystem=None if local else PyFileSystem(FSSpecHandler(fs)),
@@ -595,13 +617,22 @@ def _ray_read(tok, source:Source, kw:dict, fields:dict, chunk_size:int, workers:
     yield from _ray_run(ray, ds.limit(limit) if limit else ds, tok, kw, fields, chunk_size, workers)
 
 # %% ../nbs/06_audit.ipynb #fedb5006
-def _short(s:str, n:int=110)->str: return s if len(s) <= n else s[:n-1] + '…'
+def _short(s:str, n:int=110)->str:
+    "`s` cut to `n` characters at a word boundary, with an ellipsis."
+    if len(s) <= n: return s
+    cut = s[:n-1]
+    return (cut.rsplit(' ', 1)[0] if ' ' in cut[n//2:] else cut) + '…'
 def _plural(n:int, word:str)->str: return f"{n:,} {word}" + ('' if n == 1 else 's')
+
+def _place(i:int, where:str)->str:
+    "What follows `row i` in the summary: where the row is, unless `where` only repeats the row number."
+    rest = where[len(f'row {i}'):].lstrip(' ·') if where.startswith(f'row {i}') else where
+    return rest + ', ' if rest else ''
 
 @patch
 def summary_rows(self:AuditReport, n:int=10)->list:
     "`(index, where, format, kinds, first detail)` for the `n` worst rows."
-    return [(r['index'], self.rows.where[r['index']], r['format'] or '-', [f.kind for f in r['findings']], r['findings'][0].message)
+    return [(_row_of(r), self.rows.where[r['index']], r['format'] or '-', [f.kind for f in r['findings']], r['findings'][0].message)
             for r in self.worst(n)]
 
 @patch
@@ -609,7 +640,8 @@ def summary(self:AuditReport, n:int=10)->str:
     "The plain-text summary: rows, tokens, findings by kind, and the `n` worst rows."
     o = self.options
     limit = f"max_length {o['max_length']}" if o.get('max_length') else "truncation not checked (no max_length)"
-    head = (f"tokenlens audit: {self.rows.name} · {_plural(len(self), 'row')} · tokenizer {_tok_name(self.tok)} · {limit}"
+    sides = f" ({self.tally.sides:,} preference sides)" if self.tally.sides else ''
+    head = (f"tokenlens audit: {self.rows.name} · {_plural(len(self), 'row')}{sides} · tokenizer {_tok_name(self.tok)} · {limit}"
             f" · {self.seconds:.1f} s")
     fmts = ', '.join(f"{k} {v}" for k,v in self.formats.most_common())
     share = f"{self.trained/self.tokens:.1%}" if self.tokens else '-'
@@ -618,8 +650,8 @@ def summary(self:AuditReport, n:int=10)->str:
     lines += [f"{k:<17} {SEVERITY[k]:<8} {self.counts[k]:>5}  {KINDS[k]}" for k in KINDS if self.counts[k]]
     lines += [f"{'clean':<17} {'':<8} {len(self) - self.tally.flagged:>5}  rows with no finding"]
     if self.flagged:
-        lines += ['', f'worst rows (top {n}):'] + [f"  row {i} ({w + ', ' if w != f'row {i}' else ''}{f}): {', '.join(ks)}: {_short(d)}"
-                                                   for i,w,f,ks,d in self.summary_rows(n)]
+        lines += ['', f'worst rows (top {n}; rows count from 0, lines from 1):']
+        lines += [f"  row {i} ({_place(i, w)}{f}): {', '.join(ks)}: {_short(d)}" for i,w,f,ks,d in self.summary_rows(n)]
     return '\n'.join(lines)
 
 @patch
@@ -634,7 +666,8 @@ def _line(where)->int:
 
 def row_record(r:dict, where)->dict:
     "The JSON object of one row with findings: its index, where it came from, its format, and each finding with its place."
-    return dict(type='row', row=r['index'], where=str(where), file=getattr(where, 'file', None), line=_line(where), format=r['format'],
+    return dict(type='row', row=_row_of(r), side=r.get('side'), where=str(where), file=getattr(where, 'file', None), line=_line(where),
+                format=r['format'],
                 findings=[dict(kind=f.kind, severity=SEVERITY[f.kind], message=f.message, token_index=f.token,
                                char_span=list(f.span) if f.span else None) for f in r['findings']])
 
@@ -651,20 +684,31 @@ def records(self:AuditReport)->list:
     "One object per (kept) row with findings, then the summary: what `--output json` writes as JSON Lines."
     return [row_record(r, self.rows.where[r['index']]) for r in self.flagged] + [self.summary_record()]
 
+def uri_reference(path:str)->str:
+    "`path` as a URI reference, as SARIF's `artifactLocation.uri` wants it: a relative path percent-encoded, else a URI."
+    if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', path): return urllib.parse.quote(path, safe=':/@!$&\'()*+,;=%')
+    if os.path.isabs(path): return Path(path).as_uri()
+    return urllib.parse.quote(Path(path).as_posix(), safe="/!$&'()*+,;=@")
+
 def sarif_results(r:dict, where, uri:str)->list:
     "The SARIF results of one row: one per finding, located at the row's file (else `uri`) and line."
-    loc = dict(artifactLocation=dict(uri=getattr(where, 'file', None) or uri))
+    loc = dict(artifactLocation=dict(uri=uri_reference(getattr(where, 'file', None) or uri)))
     if (n := _line(where)) is not None: loc['region'] = dict(startLine=n)
     return [dict(ruleId=f.kind, ruleIndex=list(KINDS).index(f.kind), level=SARIF_LEVEL[SEVERITY[f.kind]], message=dict(text=f.message),
                  locations=[dict(physicalLocation=loc)],
-                 properties=dict(row=r['index'], format=r['format'], token_index=f.token, char_span=list(f.span) if f.span else None))
+                 properties=dict(row=_row_of(r), side=r.get('side'), format=r['format'], token_index=f.token,
+                                 char_span=list(f.span) if f.span else None))
             for f in r['findings']]
+
+def _version()->str:
+    "tokenlens's version: the package's own, or its installed metadata when a folder named tokenlens shadows the package."
+    return getattr(tokenlens, '__version__', None) or importlib.metadata.version('tokenlens-kit')
 
 def sarif_log(results:list)->dict:
     "A SARIF 2.1.0 log of `results`, with a rule (meaning, advice, level) for every kind."
     rules = [dict(id=k, shortDescription=dict(text=KINDS[k]), help=dict(text=ADVICE[k]),
                   defaultConfiguration=dict(level=SARIF_LEVEL[SEVERITY[k]])) for k in KINDS]
-    driver = dict(name='tokenlens', version=tokenlens.__version__, informationUri='https://tokenlens.github.io/tokenlens', rules=rules)
+    driver = dict(name='tokenlens', version=_version(), informationUri='https://tokenlens.github.io/tokenlens', rules=rules)
     return {'$schema': 'https://json.schemastore.org/sarif-2.1.0.json', 'version': '2.1.0', 'runs': [dict(tool=dict(driver=driver), results=results)]}
 
 @patch
@@ -699,7 +743,7 @@ def examples(self:AuditReport, n:int=10)->list:
         if len(out) == n: break
         if ex := self.example(r['index']):
             m = ex[0]
-            m.row, m.where, m.findings = r['index'], self.rows.where[r['index']], r['findings']
+            m.row, m.where, m.findings = _row_of(r), self.rows.where[r['index']], r['findings']
             m.score = sum(WEIGHTS[k] * 10**(2 - SEVERITIES.index(SEVERITY[k])) for k in dict.fromkeys(f.kind for f in r['findings']))
             out.append(m)
     return out
@@ -722,7 +766,7 @@ def _row_html(self:AuditReport, r, finding=None, draw=True, max_tokens:int=160)-
                    'BoundaryBias': 'the prompt as served, and its last token'}.get(type(o_).__name__, '')
             views += (f"<figure style='margin:6px 0'><figcaption style='font-size:12px;color:#555'>{e(cap)}</figcaption>"
                       f"{render(o_, focus=at, legend=False, max_tokens=max_tokens, more=0)}</figure>")
-    return (f"<section class='tl-audit-row'><b>row {e(str(r['index']))}</b> ({e(self.rows.where[r['index']])}, "
+    return (f"<section class='tl-audit-row'><b>row {e(str(_row_of(r)))}</b> ({e(self.rows.where[r['index']])}, "
             f"{e(r['format'] or 'unreadable')})<ul>{items}</ul>{views}</section>")
 
 @patch
@@ -745,7 +789,7 @@ def _repr_html_(self:AuditReport, n:int=1, max_tokens:int=24):
     for k in present:
         rows = [r for r in self.results if k in _kinds_of(r)]
         shown = ''.join(self._row_html(r, k, max_tokens=max_tokens) for r in rows[:n])
-        rest = ''.join(f"<li>row {e(str(r['index']))} ({e(self.rows.where[r['index']])}): "
+        rest = ''.join(f"<li>row {e(str(_row_of(r)))} ({e(self.rows.where[r['index']])}): "
                        f"{e(next(f.message for f in r['findings'] if f.kind == k))}</li>" for r in rows[n:])
         if self.counts[k] > len(rows): rest += f"<li>and {self.counts[k] - len(rows):,} more: <code>--output json</code> lists every row</li>"
         more = f"<details><summary>{self.counts[k] - n:,} more rows</summary><ul>{rest}</ul></details>" if rest else ''
@@ -765,271 +809,3 @@ def to_html(self:AuditReport, n:int=3)->str:
 def save(self:AuditReport, path, n:int=3)->Path:
     "Write `to_html(n)` to `path`."
     path = Path(path); path.write_text(self.to_html(n), encoding='utf-8'); return path
-
-# %% ../nbs/06_audit.ipynb #540aec1a
-def _fail(msg:str)->int:
-    print(f"tokenlens audit: error: {msg}", file=sys.stderr)
-    return 2
-
-def _check_report(report, data):
-    "An `InputError` unless `report` is a file path that can be written and is not the dataset."
-    r = Path(report)
-    if r.exists() and Path(data).exists() and r.resolve() == Path(data).resolve():
-        raise InputError(f"--report {report} is the dataset itself: writing the report would replace it")
-    if r.is_dir(): raise InputError(f"--report {report} is a folder; give a file name, e.g. {r/'audit.html'}")
-    if not r.parent.resolve().is_dir(): raise InputError(f"--report {report}: the folder {r.parent} does not exist")
-    if not os.access(r.parent.resolve(), os.W_OK): raise InputError(f"--report {report}: the folder {r.parent} is not writable")
-
-def _read_template(chat_template):
-    "The template text of `--chat-template`: a file's contents, or the text itself; an `InputError` for a missing file."
-    if chat_template is None: return None
-    p = Path(chat_template)
-    if '{' not in chat_template and len(chat_template) < 4096 and p.is_file(): return p.read_text(encoding='utf-8')
-    if '{' not in chat_template: raise InputError(f"--chat-template {chat_template}: no such file (and not a Jinja template)")
-    return chat_template
-
-def _template_error(tok, template:str):
-    "Why `template` cannot be used (a Jinja syntax error), or None."
-    import jinja2
-    try: tok.apply_chat_template([{'role': 'user', 'content': 'x'}], chat_template=template, tokenize=False)
-    except jinja2.TemplateSyntaxError as e: return f"is not a valid Jinja template: {e.message} (line {e.lineno})"
-    except Exception: return None    # it compiled; what it does with this conversation is the rows' business
-    return None
-
-def _out(text:str):
-    "Print `text` to stdout; when the reader has gone (`tokenlens audit | head`), stop writing quietly."
-    try: print(text, flush=True)
-    except BrokenPipeError: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-class _Findings:
-    "`--output json` and `--output sarif`, written as the rows are checked: memory stays flat however many rows have findings."
-    def __init__(self, output:str, uri:str): self.output, self.uri, self.n = output, uri, None
-    def __call__(self, results:list, rows:Rows):
-        if self.output == 'text': return
-        if self.n is None: self._start()
-        if self.output == 'json': lines = [json.dumps(row_record(r, w), ensure_ascii=False) for r,w in zip(results, rows.where) if r['findings']]
-        else: lines = [json.dumps(x, ensure_ascii=False) for r,w in zip(results, rows.where) for x in sarif_results(r, w, self.uri)]
-        if lines: _out((',\n' if self.n and self.output == 'sarif' else '') + (',\n' if self.output == 'sarif' else '\n').join(lines))
-        self.n += len(lines)
-    def _start(self):
-        self.n = 0
-        if self.output == 'sarif':   # the log around the results, cut where they go
-            self.head, self.tail = json.dumps(sarif_log([]), indent=1, ensure_ascii=False).split('"results": []')
-            _out(self.head + '"results": [')
-    def end(self, report:AuditReport):
-        "Finish the output: JSON's summary line, or the end of the SARIF log."
-        if self.output == 'text': return
-        if self.n is None: self._start()
-        _out(json.dumps(report.summary_record(), ensure_ascii=False) if self.output == 'json' else ']' + self.tail)
-
-LABEL_OPTIONS = ('completion_only_loss', 'assistant_only_loss', 'max_length', 'truncation_mode', 'padding_free', 'dataset_text_field',
-                 'chat_template_path', 'eos_token', 'pad_token', 'dataset_kwargs', 'packing', 'packing_strategy')
-
-def _read_sft_config(path)->dict:
-    "The `SFTConfig` options of a TRL config file (YAML or JSON) that decide labels; an `InputError` for unknown keys."
-    if path is None: return {}
-    p = Path(path)
-    if not p.is_file(): raise InputError(f"--trl-config {path}: no such file")
-    try:
-        import yaml
-        cfg = json.loads(p.read_text(encoding='utf-8')) if p.suffix == '.json' else yaml.safe_load(p.read_text(encoding='utf-8'))
-    except Exception as e: raise InputError(f"--trl-config {path}: not valid {'JSON' if p.suffix == '.json' else 'YAML'} ({type(e).__name__}: {e})") from None
-    if not isinstance(cfg, dict): raise InputError(f"--trl-config {path}: expected a mapping of SFTConfig options")
-    try:
-        import trl
-        known = set(trl.SFTConfig.__dataclass_fields__) | set(trl.ScriptArguments.__dataclass_fields__) | set(trl.ModelConfig.__dataclass_fields__)
-    except ImportError: raise InputError('--against trl needs `pip install "tokenlens-kit[train]"`') from None
-    if bad := sorted(set(cfg) - known): raise InputError(f"--trl-config {path}: {bad[0]!r} is not an option of TRL's SFTConfig, ScriptArguments or ModelConfig")
-    return {k: v for k,v in cfg.items() if k in LABEL_OPTIONS}   # the rest (learning rate, model, ...) does not change labels
-
-def _align(rows:Rows, labelled:Rows, id_column:str=None)->list:
-    "The pipeline row for each dataset row: by order, or by `id_column`; a `ValueError` saying how they do not line up."
-    if id_column is None:
-        if len(rows.rows) != len(labelled.rows):
-            raise ValueError(f"the dataset has {len(rows.rows)} rows and --labels has {len(labelled.rows)}: they must line up by order, or pass --id-column")
-        return list(labelled.rows)
-    by_id = {}
-    for r,w in zip(labelled.rows, labelled.where):
-        if not isinstance(r, dict) or id_column not in r: raise ValueError(f"--labels {w}: no {id_column!r} column")
-        if r[id_column] in by_id: raise ValueError(f"--labels {w}: {id_column} {r[id_column]!r} appears twice")
-        by_id[r[id_column]] = r
-    if missing := next((w for r,w in zip(rows.rows, rows.where) if isinstance(r, dict) and id_column not in r), None):
-        raise ValueError(f"the dataset's {missing}: no {id_column!r} column to line it up with --labels")
-    return [by_id.get(r[id_column]) if isinstance(r, dict) else None for r in rows.rows]
-
-def _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)->int:
-    "`tokenlens audit --against trl` / `--labels FILE`: the label comparison, printed, and its exit status."
-    try: cfg = _read_sft_config(trl_config)
-    except InputError as e: return _fail(str(e))
-    if cfg.get('dataset_text_field') and not fields.get('text'): fields = {**fields, 'text': cfg['dataset_text_field']}
-    if cfg.get('dataset_text_field'): cfg['dataset_text_field'] = 'text'   # TRL gets the rows with their columns renamed
-    if (path := cfg.get('chat_template_path')) and str(path).endswith(('.jinja', '.j2')) and kw.get('chat_template') is None:
-        kw['chat_template'] = Path(path).read_text(encoding='utf-8')
-    try: items = _as_rows(rows, None, fields or None)
-    except ValueError as e: return _fail(str(e))
-    try:
-        if labels:
-            try: aligned = _align(items, read_rows(labels), id_column)
-            except InputError as e: return _fail(f"--labels {e}")
-            name = Path(labels).name
-        else:
-            ok = [k for k,r in enumerate(items.rows) if isinstance(r, dict)]
-            got = trl_labels(tok, [items.rows[k] for k in ok], cfg)
-            aligned = [None] * len(items.rows)
-            for k,g in zip(ok, got): aligned[k] = g
-            aligned, name = type(got)(aligned, got.notes), 'TRL'
-        res = compare_labels(tok, items.rows, aligned, pipeline=name, where=items.where, fail_on=fail_on, **kw)
-    except (PipelineRefused, ImportError) as e: return _fail(str(e))
-    except (KeyError, TypeError, ValueError) as e: return _fail(e.args[0] if e.args else type(e).__name__)
-    if output == 'json': _out('\n'.join(json.dumps(r, ensure_ascii=False) for r in res.records()))
-    else: _out(res.summary(top))
-    if report:
-        Path(report).write_text(f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>tokenlens: {html.escape(name)} labels</title>"
-                                f"<style>{_CSS}</style></head><body>{res._repr_html_(3)}</body></html>", encoding='utf-8')
-        _out(f"report: {report}")
-    return res.exit_code
-
-def tokenlens_audit(
-    file:str=None,                  # A file, glob, folder, fsspec URL (s3://, hf://, ...) or Hub dataset id (default: the bundled demo)
-    model:str='smollm2',            # Tokenizer: smollm2, mistral, gemma3 (embedded), a hub id or a local path
-    format:str='auto',              # auto, messages, sharegpt, alpaca, prompt_completion, input_output or text
-    response_template:str=None,     # What starts a response in `text` rows (default: try the common ones)
-    instruction_template:str=None,  # What starts the next prompt in multi-turn `text` rows
-    max_length:int=None,            # Report rows longer than this many tokens (default: the tokenizer's limit, if it has one)
-    chat_template:str=None,         # A Jinja chat template file (or the template text) to use instead of the tokenizer's
-    report:str=None,                # Write a self-contained HTML report to this path
-    num_proc:int=1,                 # Worker processes
-    limit:int=None,                 # Audit only the first N rows
-    top:int=10,                     # How many of the worst rows to list
-    quiet:bool=False,               # No progress (rows done and rows/s) on stderr
-    select:str=None,                # Report only these kinds of finding (comma-separated)
-    ignore:str=None,                # Do not report these kinds of finding (comma-separated)
-    fail_on:str='error',            # Exit 1 for findings of this severity or worse: error, warning or info
-    output:str='text',              # text (the summary), json (JSON Lines: a line per row with findings, then a summary) or sarif
-    split:str=None,                 # The split to audit (default: train, or the only split)
-    config:str=None,                # The dataset configuration (`name` in datasets.load_dataset)
-    revision:str=None,              # A Hub branch, tag or commit
-    data_files:str=None,            # Files of the dataset to read (a path or glob), as datasets.load_dataset takes them
-    messages_field:str=None,        # The column holding the conversation (default: messages, or conversations for ShareGPT)
-    prompt_field:str=None,          # The column holding the prompt (default: prompt)
-    completion_field:str=None,      # The column holding the completion (default: completion)
-    text_field:str=None,            # The column holding whole texts (default: text; TRL's dataset_text_field)
-    role_field:str=None,            # The key of a message's role (default: role)
-    content_field:str=None,         # The key of a message's text (default: content)
-    role_map:str=None,              # Roles to rename, e.g. human=user,bot=assistant
-    against:str=None,               # Instead of auditing, compare a trainer's labels with the truth: trl (runs TRL's dataset preparation)
-    trl_config:str=None,            # A YAML or JSON file of SFTConfig options for --against trl (e.g. assistant_only_loss: true)
-    labels:str=None,                # Instead of auditing, compare this pre-tokenized dataset's labels (input_ids with labels or masks) with the truth
-    id_column:str=None,             # Align --labels rows with the dataset's by this column (default: by order)
-    engine:str='local',             # local (this machine, --num-proc processes) or ray (Ray Data, --num-proc workers)
-    address:str=None,               # The Ray cluster for --engine ray (default: start a local one)
-)->int:
-    "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings (at --fail-on), 2 the run cannot proceed."
-    from tokenlens.models import load_tokenizer
-    if format not in FORMATS: return _fail(f"unknown --format {format!r}; expected one of {', '.join(FORMATS)}")
-    if num_proc < 1 or (limit is not None and limit < 1) or (max_length is not None and max_length < 1):
-        return _fail("--num-proc, --limit and --max-length must be positive")
-    if fail_on not in SEVERITIES: return _fail(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
-    if output not in ('text', 'json', 'sarif'): return _fail(f"--output must be text, json or sarif, not {output!r}")
-    if against not in (None, 'trl'): return _fail(f"--against {against}: only trl is run here; for another pipeline, save its tokenized dataset and pass --labels")
-    if against and labels: return _fail("--against and --labels are two ways to get a pipeline's labels: pass one")
-    if (against or labels) and output == 'sarif': return _fail("--output sarif is for the audit; a label comparison writes text or json")
-    if trl_config and not against: return _fail("--trl-config goes with --against trl")
-    if engine not in ('local', 'ray'): return _fail(f"--engine must be local or ray, not {engine!r}")
-    try:
-        for name,kinds in (('select', select), ('ignore', ignore)):
-            if kinds: _kinds(kinds, name)
-    except ValueError as e: return _fail(f"--{e}")
-    fields = {k: v for k,v in dict(messages=messages_field, prompt=prompt_field, completion=completion_field, text=text_field,
-                                   role=role_field, content=content_field).items() if v}
-    try: roles = dict(p.split('=', 1) for p in role_map.split(',')) if role_map else None
-    except ValueError: return _fail(f"--role-map {role_map!r}: expected FROM=TO pairs separated by commas, e.g. human=user,bot=assistant")
-    if file is None: file, max_length = DEMO, max_length or DEMO_MAX_LENGTH
-    try:                                  # everything about the run is checked before a row is read
-        source = resolve(file, split, config, revision, data_files)
-        if report: _check_report(report, file)
-        template = _read_template(chat_template)
-    except InputError as e: return _fail(str(e))
-    try: tok = load_tokenizer(model)
-    except Exception as e: return _fail(f"cannot load tokenizer {model!r}: {e}")
-    if template is not None and (why := _template_error(tok, template)): return _fail(f"--chat-template {why}")
-    if against or labels:
-        try: rows = read_rows(source, limit=limit)
-        except InputError as e: return _fail(str(e))
-        kw = dict(format=format, response_template=response_template, instruction_template=instruction_template, chat_template=template,
-                  **({'role_map': roles} if roles else {}))
-        return _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)
-    if max_length is None and 0 < (getattr(tok, 'model_max_length', None) or 0) < 10**7: max_length = tok.model_max_length
-    out = _Findings(output, str(file))
-    try: res = audit(source, tok, format, response_template, instruction_template, template, max_length, num_proc, limit,
-                     progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, role_map=roles,
-                     engine=engine, address=address, keep=max(top, KEEP), each=out)
-    except (ValueError, ImportError, InputError) as e: return _fail(str(e))   # a problem of the whole run
-    out.end(res)
-    if output == 'text': _out(res.summary(top))
-    if report: _out(f"report: {res.save(report)}")
-    return res.exit_code
-
-# %% ../nbs/06_audit.ipynb #c2e00907
-def tokenlens_spans(
-    text:str='The link is <a href="http:', # Text to tokenize
-    model:str='smollm2',                   # Embedded default (smollm2, mistral, gemma3), hub id or local path
-    special:bool=False,                    # Let the tokenizer add its special tokens (BOS/EOS)
-)->int:
-    "Print which characters each token of a text covers."
-    from tokenlens.models import load_tokenizer
-    try: tok = load_tokenizer(model)
-    except Exception as e:
-        print(f"tokenlens spans: error: cannot load tokenizer {model!r}: {e}", file=sys.stderr)
-        return 2
-    _out(spans_table(tokenize(tok, text, add_special_tokens=special)))
-    return 0
-
-COMMANDS = {'audit': (tokenlens_audit, 'file'), 'spans': (tokenlens_spans, 'text')}
-
-def cli_parser(func,           # The command's function
-               prog:str,       # Program name shown in usage
-               positional=(),  # Parameters taken as positional arguments (optional when they have a default)
-              )->argparse.ArgumentParser:
-    "An argparse parser for `func` from its signature, type hints and docments."
-    p = argparse.ArgumentParser(prog=prog, description=func.__doc__)
-    hints, docs = typing.get_type_hints(func), docments(func)
-    for name, prm in inspect.signature(func).parameters.items():
-        required = prm.default is inspect.Parameter.empty
-        typ, default, help = hints.get(name, str), None if required else prm.default, docs.get(name) or ''
-        if name in positional:
-            p.add_argument(name, nargs=None if required else '?', type=typ, default=default, help=help)
-            continue
-        kw = dict(action='store_true') if typ is bool else dict(type=typ, metavar=name.upper())
-        p.add_argument('--' + name.replace('_', '-'), dest=name, default=default, **kw,
-                       help=help + (f' (default: {default})' if default not in (None, False) else ''))
-        if '_' in name: p.add_argument('--' + name, dest=name, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kw)
-    return p
-
-def _usage()->str:
-    cmds = '\n'.join(f"  {n:<7} {f.__doc__}" for n,(f,_) in COMMANDS.items())
-    return (f"usage: tokenlens {{{','.join(COMMANDS)}}} [options]\n\ncommands:\n{cmds}\n\n"
-            "`tokenlens COMMAND --help` lists a command's options.")
-
-def main(argv:list=None)->int:
-    "The `tokenlens` console script: `tokenlens audit ...` or `tokenlens spans ...`."
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ('-h', '--help'):
-        if argv: _out(_usage())
-        else: print(_usage(), file=sys.stderr)
-        return 0 if argv else 2
-    if argv[0] not in COMMANDS:
-        print(f"tokenlens: unknown command {argv[0]!r}\n{_usage()}", file=sys.stderr)
-        return 2
-    func, pos = COMMANDS[argv[0]]
-    args = vars(cli_parser(func, f"tokenlens {argv[0]}", [pos]).parse_args(argv[1:]))
-    try: return func(**args) or 0
-    except KeyboardInterrupt: return 130
-    except Exception as e:   # never a traceback: one line, and an exit status of its own
-        print(f"tokenlens {argv[0]}: internal error: {type(e).__name__}: {e}\n"
-              "This is a bug in tokenlens; please report it with the command you ran.", file=sys.stderr)
-        return 3
-
-def spans_main()->int:
-    "The `tokenlens-spans` console script, the same as `tokenlens spans`."
-    return main(['spans', *sys.argv[1:]])

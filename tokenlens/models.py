@@ -368,14 +368,23 @@ def _tokenizer_dir(name):
     return cached_dir(f"{name}-tokenizer-{_version(name)}", build)
 
 # %% ../nbs/01_models.ipynb #faf681e4
+def _embedded_key(name:str, kwargs:dict)->str:
+    "The embedded default a tokenizer name means: its own name, or its hub id when its package is here; else None."
+    low = name.lower()
+    if low in EMBEDDED: return low
+    if kwargs.get('revision') or kwargs.get('subfolder'): return None   # another version than the one embedded
+    for k,spec in EMBEDDED.items():
+        if spec['hub'].lower() == low:
+            try: return k if _package_dir(k) else None
+            except EmbeddedMissing: return None
+
 def load_tokenizer(name:str='smollm2', # Embedded default (`smollm2`, `mistral`, `gemma3`), hub id or local path
                    **kwargs,           # Passed to `AutoTokenizer.from_pretrained`
                   ):
     "A tokenizer by embedded name, hub id or local path; embedded names work offline (smollm2, mistral: no torch)."
     from transformers import AutoTokenizer
     name = os.fspath(name)
-    key = name.lower()
-    if key in EMBEDDED:   # one without a chat template gets the bundled one (`bundled_template`)
+    if key := _embedded_key(name, kwargs):   # one without a chat template gets the bundled one (`bundled_template`)
         try: path = _tokenizer_dir(key)
         except EmbeddedMissing as e:
             return _with_template(key, _hub_fallback(key, AutoTokenizer.from_pretrained, e, **kwargs))
