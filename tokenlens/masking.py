@@ -241,6 +241,8 @@ def label_plans(tok,                  # The tokenizer
                 source:str='',        # Where the rows came from, for messages
                )->dict:
     "key -> `RowLabels`, or the `ValueError` that row raised."
+    _check_straddle(straddle)
+    max_length = check_size(max_length, 'max_length')
     done, rest = _label_batch(tok, plans, ids, straddle, max_length)
     for k in rest:   # ids that do not spell the text byte for byte: the general span path
         p = plans[k]
@@ -260,6 +262,7 @@ def mask_rows(batch:dict,            # A batch of rows, column name -> list
              )->dict:
     "Batched masking for `datasets.map(batched=True)`: one result per row, bad rows reported, never raised."
     _check_straddle(straddle)
+    max_length = check_size(max_length, 'max_length')   # a bad size is the caller's, not a row's: raised, not reported
     n = len(next(iter(batch.values()))) if batch else 0
     idx = list(indices) if indices is not None else list(range(n))
     plans, errs = {}, {}
