@@ -448,4 +448,6 @@ d = { 'settings': { 'branch': 'main',
                                'tokenlens.viz.TokenViewer.current': ('viz.html#tokenviewer.current', 'tokenlens/viz.py'),
                                'tokenlens.viz.TokenViewer.go': ('viz.html#tokenviewer.go', 'tokenlens/viz.py'),
                                'tokenlens.viz.TokenViewer.refresh': ('viz.html#tokenviewer.refresh', 'tokenlens/viz.py'),
+                               'tokenlens.viz._results': ('viz.html#_results', 'tokenlens/viz.py'),
+                               'tokenlens.viz._showable': ('viz.html#_showable', 'tokenlens/viz.py'),
                                'tokenlens.viz.problem_score': ('viz.html#problem_score', 'tokenlens/viz.py')}}}
