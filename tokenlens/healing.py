@@ -154,29 +154,41 @@ def backoff(tok,                  # The tokenizer
 
 # %% ../nbs/04_healing.ipynb #1f439370
 class TokenHealingProcessor(LogitsProcessor):
-    "Constrain generation so that each row first regrows its removed bytes exactly."
-    def __init__(self, tok, removed:list, prompt_len:int):
+    "Constrain generation so that every row first regrows its prompt's removed bytes exactly."
+    def __init__(self, tok,
+                 removed:list,     # The bytes removed from each prompt
+                 prompt_len:int,   # Where generation starts in `input_ids` (the padded prompt width)
+                ):
         needs_torch('TokenHealingProcessor')
         self.idx, self.table = prefix_index(tok), bytes_table(tok)
-        self.remaining = [bytes(r) for r in removed]
+        self.removed = [bytes(r) for r in removed]
         self.prompt_len = prompt_len
 
     def allowed(self, rest:bytes)->np.ndarray:
         "Ids consistent with `rest`: tokens starting with it, or non-empty prefixes of it."
         return np.concatenate([self.idx.extensions(rest), np.array(self.idx.prefixes_of(rest), np.int64)])
 
+    def rest(self, removed:bytes, new:list)->bytes:
+        "What of `removed` is still to regrow after the generated ids `new` (nothing once regrown, or once off it)."
+        for t in new:
+            tb = self.table[t]
+            if tb.startswith(removed) or not removed.startswith(tb): return b''
+            removed = removed[len(tb):]
+        return removed
+
     def __call__(self, input_ids, scores):
         import torch
-        if input_ids.shape[1] > self.prompt_len:   # consume the token generated last
-            last = input_ids[:, -1].tolist()
-            for b,t in enumerate(last):
-                r = self.remaining[b]
-                if r: tb = self.table[t]; self.remaining[b] = b'' if tb.startswith(r) else r[len(tb):]
-        for b,r in enumerate(self.remaining):
-            if not r: continue
-            keep = torch.from_numpy(self.allowed(r)).to(scores.device)
+        rows, n = input_ids.shape[0], len(self.removed)
+        if rows % n:
+            raise ValueError(f"generate passed {rows} rows for {n} prompts: healing needs each prompt's rows together")
+        per = rows // n   # generate expands each prompt into `per` consecutive rows (beams, return sequences)
+        if not any(self.removed): return scores
+        new, keeps = input_ids[:, self.prompt_len:].tolist(), {}
+        for b in range(rows):
+            if not (r := self.rest(self.removed[b // per], new[b])): continue
+            if r not in keeps: keeps[r] = torch.from_numpy(self.allowed(r)).to(scores.device)
             masked = torch.full_like(scores[b], float('-inf'))
-            masked[keep] = scores[b, keep]
+            masked[keeps[r]] = scores[b, keeps[r]]
             scores[b] = masked
         return scores
 
@@ -219,6 +231,7 @@ def healed_generate(model,                   # A causal LM
     torch = needs_torch('healed_generate')
     single = isinstance(prompts, str)
     prompts = [prompts] if single else list(prompts)
+    if not prompts: return []   # one result per prompt, and there are none: the model is not called
     table = bytes_table(tok)
     if table.kind == 'decoded': raise ValueError("token healing needs exact token bytes; this tokenizer's bytes table is inexact")
     rows = []
@@ -240,12 +253,14 @@ def healed_generate(model,                   # A causal LM
     procs = LogitsProcessorList([proc] + list(generate_kwargs.pop('logits_processor', None) or []))
     generate_kwargs.setdefault('pad_token_id', pad)
     out = model.generate(input_ids=input_ids, attention_mask=attention, logits_processor=procs, **generate_kwargs)
+    out = getattr(out, 'sequences', out)   # return_dict_in_generate=True
+    per = out.shape[0] // len(rows)        # sequences per prompt, prompt by prompt
     results = []
-    for b,(p,keep,rem) in enumerate(rows):
-        new = [t for t in out[b, width:].tolist()]
+    for b,new in enumerate(out[:, width:].tolist()):
+        p, keep, rem = rows[b // per]
         gen = b''.join(table[t] for t in new if t not in table.special)
-        R = removed[b]
+        R = removed[b // per]
         complete = gen.startswith(R)
         tail = gen[len(R):] if complete else b''
         results.append(Healed(p, p + tail.decode(errors='replace'), keep + new, R.decode(errors='replace'), rem, complete, tok, len(keep)))
-    return results[0] if single else results
+    return results[0] if single and per == 1 else results

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import bisect, html, warnings
 from collections import namedtuple
+from collections.abc import Mapping
 import numpy as np
 from fastcore.basics import patch, store_attr
 from .core import Tokenized, bytes_table, check_size, encode_batch, needs_torch, show_bytes, spans_batch, tokenize
@@ -241,6 +242,8 @@ def label_plans(tok,                  # The tokenizer
                 source:str='',        # Where the rows came from, for messages
                )->dict:
     "key -> `RowLabels`, or the `ValueError` that row raised."
+    _check_straddle(straddle)
+    max_length = check_size(max_length, 'max_length')
     done, rest = _label_batch(tok, plans, ids, straddle, max_length)
     for k in rest:   # ids that do not spell the text byte for byte: the general span path
         p = plans[k]
@@ -260,6 +263,7 @@ def mask_rows(batch:dict,            # A batch of rows, column name -> list
              )->dict:
     "Batched masking for `datasets.map(batched=True)`: one result per row, bad rows reported, never raised."
     _check_straddle(straddle)
+    max_length = check_size(max_length, 'max_length')   # a bad size is the caller's, not a row's: raised, not reported
     n = len(next(iter(batch.values()))) if batch else 0
     idx = list(indices) if indices is not None else list(range(n))
     plans, errs = {}, {}
@@ -314,6 +318,28 @@ def _block_mask(position_ids:list, n:int):
     causal = torch.ones(n, n, dtype=torch.bool).tril()
     return causal & (seq[:, None] == seq[None, :])
 
+_FIELDS = ('input_ids', 'labels', 'attention_mask', 'position_ids')
+
+def _ints(v, field:str)->list:
+    "`v` (a list, tuple, numpy array or torch tensor of whole numbers) as a list of ints; None stays None."
+    if v is None: return None
+    if hasattr(v, 'tolist'): v = v.tolist()
+    if isinstance(v, (str, bytes, Mapping)) or not hasattr(v, '__iter__'):
+        raise TypeError(f"{field} must be a list, array or tensor of ints, got {type(v).__name__}")
+    v = list(v)
+    if all(type(x) is int for x in v): return v
+    for j,x in enumerate(v):
+        if not hasattr(x, '__index__'): raise TypeError(f"{field}[{j}] is {x!r:.40} ({type(x).__name__}), not an int")
+    return [int(x) for x in v]
+
+def _row_fields(r, k:int, where:str)->dict:
+    "Row `k`'s id and label fields as int lists (None when absent), from a mapping or an object like `Masked`."
+    if isinstance(r, Mapping): get = r.get
+    elif hasattr(r, 'input_ids'): get = lambda key: getattr(r, key, None)
+    else: raise TypeError(f"{where} {k} is a {type(r).__name__}: expected a dict with input_ids and labels, or Masked")
+    try: return {key: _ints(get(key), key) for key in _FIELDS}
+    except TypeError as e: raise TypeError(f"{where} {k}: {e}") from None
+
 class MaskCollator:
     "Batch masked rows — padded, or padding-free — with labels and attention that never cross rows."
     def __init__(self, tok,
@@ -335,17 +361,18 @@ class MaskCollator:
 
     def _check(self, rows:list)->list:
         "The rows as dicts, checked: tokens, labels, and columns of one length."
-        rows = [r if isinstance(r, dict) else {'input_ids': r.input_ids, 'labels': r.labels, 'attention_mask': r.attention_mask} for r in rows]
+        rows = [_row_fields(r, k, 'batch row') for k,r in enumerate(rows)]
         if not rows: raise ValueError("the batch is empty: MaskCollator needs at least one row")
         for k,r in enumerate(rows):
-            if not r.get('input_ids'): raise ValueError(f"batch row {k} has no tokens (a row that could not be masked?)")
-            if 'labels' not in r: raise ValueError(f"batch row {k} has no labels")
+            n = len(r['input_ids'] or [])
+            if not n: raise ValueError(f"batch row {k} has no tokens (a row that could not be masked?)")
+            if r['labels'] is None: raise ValueError(f"batch row {k} has no labels")
             for key in ('labels', 'attention_mask', 'position_ids'):
-                if r.get(key) is not None and len(r[key]) and len(r[key]) != len(r['input_ids']):
-                    raise ValueError(f"batch row {k}: {key} has {len(r[key])} values for {len(r['input_ids'])} input_ids")
-        return [{'input_ids': list(r['input_ids']), 'labels': list(r['labels']),
-                 'attention_mask': list(r.get('attention_mask') or [1]*len(r['input_ids'])),   # TRL drops it
-                 'position_ids': list(r.get('position_ids') or range(len(r['input_ids'])))} for r in rows]
+                if r[key] is not None and (key == 'labels' or r[key]) and len(r[key]) != n:
+                    raise ValueError(f"batch row {k}: {key} has {len(r[key])} values for {n} input_ids")
+            r['attention_mask'] = r['attention_mask'] or [1]*n   # TRL drops it
+            r['position_ids'] = r['position_ids'] or list(range(n))
+        return rows
 
     def _truncate(self, rows:list)->list:
         "Rows cut to `max_length`; rows left with nothing to train are left out, with a warning."
@@ -407,9 +434,9 @@ def pack_rows(rows:list,      # Masked rows (dicts with input_ids and labels, or
              )->list:
     "Rows packed whole into sequences of at most `max_length` tokens, best fit and longest first, that keep each row apart."
     check_size(max_length, 'max_length')
-    rows = [r if isinstance(r, dict) else {'input_ids': r.input_ids, 'labels': r.labels} for r in rows]
+    rows = [_row_fields(r, k, 'row') for k,r in enumerate(rows)]
     for k,r in enumerate(rows):
-        if not r.get('input_ids') or len(r.get('labels') or []) != len(r['input_ids']):
+        if not r['input_ids'] or len(r['labels'] or []) != len(r['input_ids']):
             raise ValueError(f"row {k} needs input_ids and as many labels")
         if len(r['input_ids']) > max_length:
             raise ValueError(f"row {k} has {len(r['input_ids'])} tokens, more than max_length {max_length}: truncate it first (mask_rows(max_length=...))")
@@ -429,7 +456,7 @@ def pack_rows(rows:list,      # Masked rows (dicts with input_ids and labels, or
         members = sorted(members)   # dataset order inside a sequence
         seq = [rows[k] for k in members]
         out.append({'input_ids': [i for r in seq for i in r['input_ids']],
-                    'labels': [l for r in seq for l in [MASK] + list(r['labels'][1:])],
+                    'labels': [l for r in seq for l in [MASK] + r['labels'][1:]],
                     'position_ids': [p for r in seq for p in range(len(r['input_ids']))],
                     'seq_lengths': [len(r['input_ids']) for r in seq], 'rows': members})
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import ipywidgets as widgets
 from fastcore.basics import patch
+from .core import Tokenized
 from .render import render, views_of
 
 # %% auto #0
@@ -26,17 +27,41 @@ def problem_score(obj)->int:
     if getattr(obj, 'biased', False): score += 5
     return score
 
+_TAKES = ("it takes a result (with views(), or tokenized and layers()), a Tokenized, a list of them, "
+          "or a collection whose examples() returns them")
+
+def _showable(obj)->bool:
+    "Whether `views_of` can draw `obj`: a `Tokenized`, or a result with `views()` or with `tokenized` and `layers()`."
+    return isinstance(obj, Tokenized) or hasattr(obj, 'views') or (hasattr(obj, 'tokenized') and hasattr(obj, 'layers'))
+
+def _results(items)->list:
+    "The results in `items`: itself, the members of a list or other iterable, or a collection's `examples()`, checked."
+    src, of = None, ''
+    if not _showable(items) and callable(getattr(items, 'examples', None)):
+        src, items = f"{type(items).__name__}.examples()", items.examples()
+        of = f" of {src}"
+    if _showable(items): return [items]
+    if isinstance(items, (str, bytes, dict)) or not hasattr(items, '__iter__'):
+        what = f"what {src} returned, " if src else ''
+        raise TypeError(f"TokenViewer cannot show {what}a value of type {type(items).__name__}: {_TAKES}")
+    items = list(items)
+    if not items:
+        raise ValueError("TokenViewer needs at least one result to show" + (f"; {src} returned none" if src else ''))
+    for k,it in enumerate(items):
+        if not _showable(it):
+            raise TypeError(f"TokenViewer cannot show item {k}{of} (of type {type(it).__name__}): {_TAKES}")
+    return items
+
 # %% ../nbs/05_viz.ipynb #56e7cd38
 class TokenViewer(widgets.VBox):
     "Browse tokenlens results: layer toggles, previous/next over examples (problems first), drift side by side."
     def __init__(self,
-                 items,                     # A result object or a list of them
+                 items,                     # A result, a list of them, or a collection with `examples()`
                  problems_first:bool=True,  # Order examples by `problem_score`, worst first
                  side_by_side:bool=True,    # Draw two-view results (drift) next to each other
                  max_tokens:int=300,        # Groups drawn per view before "show more"
                 ):
-        items = list(items) if isinstance(items, (list, tuple)) else [items]
-        if not items: raise ValueError("TokenViewer needs at least one result to show")
+        items = _results(items)
         order = sorted(range(len(items)), key=lambda k: -problem_score(items[k])) if problems_first else list(range(len(items)))
         self.items, self.order, self.pos = items, order, 0
         self.side_by_side, self.max_tokens = side_by_side, max_tokens
