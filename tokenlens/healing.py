@@ -7,7 +7,6 @@ from __future__ import annotations
 import bisect, html, warnings
 import numpy as np
 from fastcore.basics import store_attr
-from transformers import LogitsProcessor
 from .core import Tokenized, bytes_table, check_size, needs_torch, per_tokenizer, show_bytes, tokenize
 from .render import render_html
 
@@ -153,7 +152,7 @@ def backoff(tok,                  # The tokenizer
     return best
 
 # %% ../nbs/04_healing.ipynb #1f439370
-class TokenHealingProcessor(LogitsProcessor):
+class TokenHealingProcessor:   # transformers' logits-processor protocol; no base class, so importing healing needs no torch
     "Constrain generation so that every row first regrows its prompt's removed bytes exactly."
     def __init__(self, tok,
                  removed:list,     # The bytes removed from each prompt
