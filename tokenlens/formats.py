@@ -517,20 +517,21 @@ def _texts(msgs:list)->list:
     return [c for m in msgs for c in ([m['content']] if isinstance(m.get('content'), str) else
                                       [p.get('text') or '' for p in m.get('content') or [] if p.get('type', 'text') == 'text'])]
 
-def _chat_row(tok, row, format, chat_template, **chat_kwargs):
-    msgs = to_messages(row, format, chat_kwargs.get('role_map'))
+def _chat_row(tok, row, format, chat_template, role_map=None, **chat_kwargs):
+    msgs = to_messages(row, format, role_map)      # the roles are renamed here, once: `chat_plan` gets them renamed
     plan = chat_plan(tok, msgs, chat_template=chat_template, **chat_kwargs)
     last = max((k for k,m in enumerate(msgs) if m['role'] == 'assistant'), default=0)
     serve = render_chat(tok, msgs[:last], chat_template) if last else None
     return RowPlan(format, plan, serve, _texts(msgs))
 
-def _completion_row(tok, row, format, chat_template, eos=True, **chat_kwargs):
+def _completion_row(tok, row, format, chat_template, eos=True, role_map=None, **chat_kwargs):
     if format == 'alpaca':
         ins, out, inp = _field(row, 'instruction'), _field(row, 'output'), row.get('input') or ''
         if not isinstance(inp, str): raise TypeError(f"input must be a string, got {_a(json_kind(inp))}")
         prompt, completion, contents = (ALPACA_INPUT if inp else ALPACA).format(instruction=ins, input=inp), out, [ins, inp, out]
     elif isinstance(row.get('prompt'), list):   # TRL's conversational prompt/completion
-        prompt, completion = check_messages(row['prompt'], 'prompt'), check_messages(_field(row, 'completion', list), 'completion')
+        prompt = check_messages(row['prompt'], 'prompt', role_map)
+        completion = check_messages(_field(row, 'completion', list), 'completion', role_map)
         plan = conversational_plan(tok, prompt, completion, chat_template=chat_template, **chat_kwargs)
         return RowPlan(format, plan, render_chat(tok, prompt, chat_template), _texts(prompt + completion))
     else:
@@ -563,7 +564,8 @@ def plan_row(tok,                       # The tokenizer
              instruction_template:str=None, # For multi-turn `text` rows: what starts the next prompt
              chat_template:str=None,    # Chat template to use instead of the tokenizer's
              eos:bool=True,             # Append the EOS text to prompt/completion and alpaca rows, and train it
-             **chat_kwargs,             # Passed to `chat_plan` (`roles_to_train`, `train_on_eos`, `role_map`, ...)
+             role_map:dict=None,        # Roles to rename in the row's messages (ShareGPT `from`s), applied once as they are read
+             **chat_kwargs,             # Passed to `chat_plan` (`roles_to_train`, `train_on_eos`, ...)
             )->RowPlan:
     "How one row trains: its `Plan`, the prompt as served, and the strings its user wrote."
     format = {'segments': 'input_output'}.get(format, format)
@@ -571,8 +573,8 @@ def plan_row(tok,                       # The tokenizer
     if not isinstance(row, dict): raise TypeError(f"the row is a JSON {json_kind(row)}, not an object")
     if e := unicode_error(row): raise ValueError(e)
     fmt = detect_format(row) if format == 'auto' else format
-    if fmt in ('messages', 'sharegpt'): return _chat_row(tok, row, fmt, chat_template, **chat_kwargs)
-    if fmt in ('alpaca', 'prompt_completion'): return _completion_row(tok, row, fmt, chat_template, eos, **chat_kwargs)
+    if fmt in ('messages', 'sharegpt'): return _chat_row(tok, row, fmt, chat_template, role_map, **chat_kwargs)
+    if fmt in ('alpaca', 'prompt_completion'): return _completion_row(tok, row, fmt, chat_template, eos, role_map, **chat_kwargs)
     if fmt == 'input_output':
         plan = segments_plan(_field(row, 'segments', list))
         return RowPlan(fmt, plan, plan.text[:plan.ranges[-1][0]] if plan.ranges else None, [])

@@ -1,0 +1,54 @@
+"""Rows that catch `tokenlens.formats` out, each reproduced as a user met it, on the embedded SmolLM2 tokenizer.
+
+1. `--role-map` is applied once: a swap of `user` and `assistant` trains the message the swap names, through
+   `plan_row` and through the `tokenlens audit` command line.
+"""
+import json, re
+from functools import cache
+
+import pytest
+
+from tokenlens.audit import main
+from tokenlens.formats import plan_row
+from tokenlens.models import load_tokenizer
+
+@cache
+def smol(): return load_tokenizer('smollm2')
+
+def trained(p): return [p.plan.text[a:b] for a,b in p.plan.ranges]
+
+def audit(capsys, path, *args)->tuple:
+    "Exit status and stdout of `tokenlens audit PATH ARGS` run in this process."
+    status = main(['audit', str(path), '--quiet', *args])
+    return status, capsys.readouterr().out
+
+def jsonl(path, rows):
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return path
+
+# 1. the role map, once
+SWAP = {'user': 'assistant', 'assistant': 'user'}
+QUESTION, ANSWER = 'What is two plus two, written as a word?', 'Four.'
+
+@pytest.mark.parametrize('row', [
+    {'messages': [{'role': 'assistant', 'content': QUESTION}, {'role': 'user', 'content': ANSWER}]},
+    {'conversations': [{'from': 'assistant', 'value': QUESTION}, {'from': 'user', 'value': ANSWER}]},
+    {'prompt': [{'role': 'assistant', 'content': QUESTION}], 'completion': [{'role': 'user', 'content': ANSWER}]},
+], ids=['messages', 'sharegpt', 'conversational'])
+def test_a_swapped_role_map_trains_the_answer(row):
+    p = plan_row(smol(), row, role_map=SWAP)
+    assert trained(p) == [ANSWER, '<|im_end|>']
+    assert p.plan.text.startswith(p.serve) and p.serve.endswith(f'user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n'), p.serve
+
+def test_the_command_line_swaps_roles_once(tmp_path, capsys):
+    "The swapped file with `--role-map` audits exactly as the same file written with the right roles."
+    swapped = jsonl(tmp_path/'swapped.jsonl', [{'messages': [{'role': 'assistant', 'content': QUESTION}, {'role': 'user', 'content': ANSWER}]}])
+    right = jsonl(tmp_path/'right.jsonl', [{'messages': [{'role': 'user', 'content': QUESTION}, {'role': 'assistant', 'content': ANSWER}]}])
+    status, out = audit(capsys, swapped, '--role-map', 'user=assistant,assistant=user')
+    want_status, want = audit(capsys, right)
+    tokens = lambda o: re.search(r'^tokens: .*$', o, re.M)[0]
+    assert (status, tokens(out), 'drift' in out) == (want_status, tokens(want), False), out
+    n = len(smol()(ANSWER + '<|im_end|>', add_special_tokens=False)['input_ids'])
+    assert f'({n} trained' in tokens(out), out
+    status, out = audit(capsys, swapped, '--role-map', 'user=assistant,assistant=user', '--output', 'json')
+    assert [json.loads(l)['type'] for l in out.splitlines()] == ['summary'], out   # no row has a finding
