@@ -2,14 +2,17 @@
 
 1. `--role-map` is applied once: a swap of `user` and `assistant` trains the message the swap names, through
    `plan_row` and through the `tokenlens audit` command line.
+2. A `text` row without a response template is trained from the template its own format uses, not from the first
+   known one a prompt happens to quote; the guess is an `Info` note, and a guess between two templates nothing tells
+   apart is a `template` finding.
 """
 import json, re
 from functools import cache
 
 import pytest
 
-from tokenlens.audit import main
-from tokenlens.formats import plan_row
+from tokenlens.audit import check_rows, main
+from tokenlens.formats import Info, plan_row
 from tokenlens.models import load_tokenizer
 
 @cache
@@ -52,3 +55,25 @@ def test_the_command_line_swaps_roles_once(tmp_path, capsys):
     assert f'({n} trained' in tokens(out), out
     status, out = audit(capsys, swapped, '--role-map', 'user=assistant,assistant=user', '--output', 'json')
     assert [json.loads(l)['type'] for l in out.splitlines()] == ['summary'], out   # no row has a finding
+
+# 2. the response template of a text row, guessed from its format
+CHATML = ('<|im_start|>user\nIn Alpaca data, what comes after "### Response:"?<|im_end|>\n'
+          '<|im_start|>assistant\nThe answer the model learns to write.<|im_end|>\n')
+ALPACA_QUOTING = ('### Instruction:\nWhat does <|im_start|>assistant start?\n\n### Response:\nAn assistant turn in ChatML.')
+LLAMA2 = '<s>[INST] Explain the "### Assistant:" tag. [/INST] It marks the assistant in old chat data.</s>'
+
+@pytest.mark.parametrize('text,answer', [(CHATML, '\nThe answer the model learns to write.<|im_end|>\n'),
+                                         (ALPACA_QUOTING, '\nAn assistant turn in ChatML.'),
+                                         (LLAMA2, ' It marks the assistant in old chat data.</s>')], ids=['chatml', 'alpaca', 'llama2'])
+def test_a_quoted_response_template_is_text(text, answer):
+    p = plan_row(smol(), {'text': text})
+    assert trained(p) == [answer]
+    assert len(p.plan.notes) == 1 and isinstance(p.plan.notes[0], Info) and 'no response template given' in p.plan.notes[0], p.plan.notes
+
+def test_the_audit_reports_a_guess_only_when_it_is_a_problem():
+    unclear = {'text': 'Summarise.\n### Response: see below\n### Assistant: A summary.'}   # no format opens the text
+    res = check_rows(smol(), [{'text': CHATML}, unclear, {'text': CHATML}], response_template=None)
+    assert [[f.kind for f in r['findings']] for r in res] == [[], ['template'], []], res
+    assert "nothing tells '### Response:' from '### Assistant:'" in res[1]['findings'][0].message
+    res = check_rows(smol(), [unclear], response_template='### Assistant:')   # a template given is no guess
+    assert res[0]['findings'] == [] and res[0]['trained'] == len(smol()(' A summary.', add_special_tokens=False)['input_ids'])

@@ -10,10 +10,10 @@ from os.path import commonprefix
 
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'Slot', 'Layout', 'Plan', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES', 'FIELDS', 'SIDES',
-           'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'check_messages', 'Info', 'check_chat_template',
-           'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan', 'segments_plan', 'prompt_completion_plan',
-           'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'map_fields', 'preference_sides',
-           'to_messages', 'unicode_error', 'plan_row']
+           'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'PROMPT_MARKERS', 'check_messages', 'Info',
+           'check_chat_template', 'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan', 'segments_plan',
+           'prompt_completion_plan', 'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'map_fields',
+           'preference_sides', 'to_messages', 'guess_response_template', 'unicode_error', 'plan_row']
 
 # %% ../nbs/01a_formats.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -511,6 +511,28 @@ def to_messages(row:dict, format:str, role_map:dict=None)->list:
         if not isinstance(m.get('value'), str): raise ValueError(f"conversations[{k}].value is missing or not a string")
     return check_messages([{'role': roles[m['from']], 'content': m['value']} for m in turns], 'conversations')
 
+# %% ../nbs/01a_formats.ipynb #fec77a7e
+PROMPT_MARKERS = {'### Response:': ('### Instruction:', '### Input:'), '### Assistant:': ('### Human:',),
+                  '<|im_start|>assistant': ('<|im_start|>',), '[/INST]': ('[INST]',), '<start_of_turn>model': ('<start_of_turn>',),
+                  '<|assistant|>': ('<|user|>', '<|system|>')}
+
+def guess_response_template(text:str)->tuple:
+    "`(template, note)`: the one of `RESPONSE_TEMPLATES` the text is laid out with, and how it was chosen."
+    found = [t for t in RESPONSE_TEMPLATES if t in text]
+    if not found:
+        raise NothingToTrain(f"no response template in the text (tried {', '.join(map(repr, RESPONSE_TEMPLATES))}); pass --response-template")
+    marks = {t: sorted((text.find(m), m) for m in (t, *PROMPT_MARKERS[t]) if m in text) for t in found}
+    rt = min(found, key=lambda t: marks[t][0][0])        # the format whose markers come first
+    rest = [t for t in found if t != rt]
+    others = ', '.join(map(repr, rest))
+    if not rest: return rt, Info(f"no response template given: {rt!r}, the one in the text, starts the response")
+    pos, first = marks[rt][0]
+    if first != rt:
+        return rt, Info(f"no response template given: {rt!r} starts the response, as the text is in its format "
+                        f"({first!r} at character {pos}); {others} in it {'is' if len(rest) == 1 else 'are'} text")
+    return rt, (f"no response template given, and nothing tells {rt!r} from {others}: the first, {rt!r}, starts the response "
+                "(pass --response-template)")
+
 # %% ../nbs/01a_formats.ipynb #1c2c5b1a
 def _texts(msgs:list)->list:
     "The strings the user wrote in `msgs`: contents and text parts."
@@ -542,9 +564,10 @@ def _completion_row(tok, row, format, chat_template, eos=True, role_map=None, **
 
 def _text_row(row, response_template, instruction_template):
     text = _field(row, 'text')
-    rt = response_template or next((t for t in RESPONSE_TEMPLATES if t in text), None)
-    if rt is None: raise NothingToTrain(f"no response template in the text (tried {', '.join(map(repr, RESPONSE_TEMPLATES))}); pass --response-template")
+    rt, note = (response_template, None) if response_template else guess_response_template(text)
     plan = template_plan(text, rt, instruction_template)
+    if not any(a < b for a,b in plan.ranges): raise NothingToTrain(f"nothing follows the response template {rt!r}: nothing to train")
+    if note: plan = plan._replace(notes=[note, *plan.notes])
     return RowPlan('text', plan, text[:plan.ranges[-1][0]], [])
 
 _SURROGATE = re.compile('[\ud800-\udfff]')
