@@ -5,6 +5,7 @@
 2. A `text` row without a response template is trained from the template its own format uses, not from the first
    known one a prompt happens to quote; the guess is an `Info` note, and a guess between two templates nothing tells
    apart is a `template` finding.
+3. A field map renames columns all at once: `--prompt-field question --completion-field prompt` keeps both columns.
 """
 import json, re
 from functools import cache
@@ -12,7 +13,7 @@ from functools import cache
 import pytest
 
 from tokenlens.audit import check_rows, main
-from tokenlens.formats import Info, plan_row
+from tokenlens.formats import Info, map_fields, plan_row
 from tokenlens.models import load_tokenizer
 
 @cache
@@ -77,3 +78,14 @@ def test_the_audit_reports_a_guess_only_when_it_is_a_problem():
     assert "nothing tells '### Response:' from '### Assistant:'" in res[1]['findings'][0].message
     res = check_rows(smol(), [unclear], response_template='### Assistant:')   # a template given is no guess
     assert res[0]['findings'] == [] and res[0]['trained'] == len(smol()(' A summary.', add_special_tokens=False)['input_ids'])
+
+# 3. the field map, all at once
+def test_a_column_may_take_the_name_of_another_renamed(tmp_path, capsys):
+    row = {'question': 'Translate to French: cat\n', 'prompt': 'chat'}
+    assert map_fields(row, {'prompt': 'question', 'completion': 'prompt'}) == {'prompt': row['question'], 'completion': 'chat'}
+    f = jsonl(tmp_path/'cols.jsonl', [row])
+    status, out = audit(capsys, f, '--prompt-field', 'question', '--completion-field', 'prompt')
+    n = len(smol()('chat<|im_end|>', add_special_tokens=False)['input_ids'])
+    assert status == 0 and 'prompt_completion 1' in out and f'({n} trained' in out, out
+    assert main(['audit', str(f), '--quiet', '--prompt-field', 'question', '--completion-field', 'question']) == 2
+    assert "the field map gives 'question' as both the prompt and the completion field" in capsys.readouterr().err

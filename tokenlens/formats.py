@@ -443,11 +443,15 @@ def map_fields(row,          # One dataset row
     "`row` with the dataset's names for columns and message keys renamed to the ones `detect_format` knows."
     if not fields or not isinstance(row, dict): return row
     if bad := set(fields) - set(FIELDS): raise ValueError(f"unknown field {sorted(bad)[0]!r} in the field map; the fields are {', '.join(FIELDS)}")
-    out = dict(row)
-    for ours in ('messages', 'prompt', 'completion', 'text'):
-        if (theirs := fields.get(ours)) in (None, ours): continue
-        if theirs not in out: raise KeyError(f"the row has no field {theirs!r} (given as its {ours} field); its fields are {sorted(row)}")
-        out[ours] = out.pop(theirs)
+    for group in (('messages', 'prompt', 'completion', 'text'), ('role', 'content')):
+        named = [(ours, fields[ours]) for ours in group if fields.get(ours) is not None]
+        if dup := next(((a, b, t) for i,(a,t) in enumerate(named) for b,u in named[i+1:] if t == u), None):
+            raise ValueError(f"the field map gives {dup[2]!r} as both the {dup[0]} and the {dup[1]} field")
+    cols = {ours: theirs for ours in ('messages', 'prompt', 'completion', 'text') if (theirs := fields.get(ours)) not in (None, ours)}
+    for ours,theirs in cols.items():
+        if theirs not in row: raise KeyError(f"the row has no field {theirs!r} (given as its {ours} field); its fields are {sorted(row)}")
+    out = {k: v for k,v in row.items() if k not in cols.values()}    # all at once: a column may take the name of one renamed
+    out.update({ours: row[theirs] for ours,theirs in cols.items()})
     role, content = fields.get('role', 'role'), fields.get('content', 'content')
     for key in ('messages', 'prompt', 'completion'):
         msgs = out.get(key)
