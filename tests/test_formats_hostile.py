@@ -6,11 +6,15 @@
    known one a prompt happens to quote; the guess is an `Info` note, and a guess between two templates nothing tells
    apart is a `template` finding.
 3. A field map renames columns all at once: `--prompt-field question --completion-field prompt` keeps both columns.
+4. OpenAI's tool-call turn (`"content": null` with `tool_calls`) renders on a template written for tools (TRL's
+   Qwen3), and on one that is not (SmolLM2's) it is a bad row naming the message and the key, not Jinja's anonymous
+   `'dict object' has no attribute 'content'`.
 """
-import json, re
+import json, os, re
 from functools import cache
 
 import pytest
+import trl
 
 from tokenlens.audit import check_rows, main
 from tokenlens.formats import Info, map_fields, plan_row
@@ -89,3 +93,28 @@ def test_a_column_may_take_the_name_of_another_renamed(tmp_path, capsys):
     assert status == 0 and 'prompt_completion 1' in out and f'({n} trained' in out, out
     assert main(['audit', str(f), '--quiet', '--prompt-field', 'question', '--completion-field', 'question']) == 2
     assert "the field map gives 'question' as both the prompt and the completion field" in capsys.readouterr().err
+
+# 4. null content
+QWEN3 = os.path.join(os.path.dirname(trl.__file__), 'chat_templates', 'qwen3.jinja')
+CALL = {'type': 'function', 'function': {'name': 'multiply', 'arguments': {'a': 3, 'b': 4}}}
+TOOL_ROW = {'messages': [{'role': 'user', 'content': 'What is 3*4?'}, {'role': 'assistant', 'content': None, 'tool_calls': [CALL]},
+                         {'role': 'tool', 'name': 'multiply', 'content': '12'}, {'role': 'assistant', 'content': 'It is 12.'}]}
+NULL_MESSAGE = "messages[1].content is null, and the chat template needs it: UndefinedError: 'dict object' has no attribute 'content'"
+
+def test_a_tool_call_turn_with_null_content_trains_on_a_tool_template():
+    p = plan_row(smol(), TOOL_ROW, chat_template=open(QWEN3).read())
+    assert trained(p) == ['<tool_call>\n{"name": "multiply", "arguments": {"a": 3, "b": 4}}\n</tool_call>', '<|im_end|>',
+                          'It is 12.', '<|im_end|>'] and p.plan.notes == [], (trained(p), p.plan.notes)
+
+def test_a_template_without_tools_names_the_null_message():
+    with pytest.raises(ValueError, match=re.escape(NULL_MESSAGE)): plan_row(smol(), TOOL_ROW)
+    user = {'messages': [{'role': 'user', 'content': None}, {'role': 'assistant', 'content': 'Hi.'}]}
+    with pytest.raises(ValueError, match=re.escape('messages[0].content is null')): plan_row(smol(), user)
+
+def test_the_command_line_on_null_content(tmp_path, capsys):
+    f = jsonl(tmp_path/'tools.jsonl', [TOOL_ROW])
+    status, out = audit(capsys, f, '--output', 'json')
+    rows = [json.loads(l) for l in out.splitlines() if json.loads(l)['type'] == 'row']
+    assert status == 1 and [[(x['kind'], x['message']) for x in r['findings']] for r in rows] == [[('bad_row', NULL_MESSAGE)]], out
+    status, out = audit(capsys, f, '--output', 'json', '--chat-template', QWEN3)
+    assert status == 0 and [json.loads(l)['type'] for l in out.splitlines()] == ['summary'], out

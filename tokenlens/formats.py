@@ -55,12 +55,28 @@ def check_chat_template(tok, chat_template:str=None):
     "Fail with `NO_TEMPLATE` unless `chat_template` is given or `tok` has one."
     if chat_template is None and not getattr(tok, 'chat_template', None): raise ValueError(NO_TEMPLATE)
 
+def _wanting(render, messages:list, e:Exception)->str:
+    "The message a template failed on for want of a key (a null or missing content, or the key `e` names), or None."
+    key = hit[1] if (hit := re.search(r"has no attribute '(\w+)'", str(e))) else 'content'
+    fixed = [dict(m) if isinstance(m, dict) else m for m in messages]
+    for k,m in enumerate(messages):
+        if not isinstance(m, dict) or m.get(key) is not None: continue
+        fixed[k][key] = ''                   # given a value, does the template get past it?
+        try: render(fixed)
+        except Exception as e2:
+            if type(e2) == type(e) and str(e2) == str(e): continue
+        return f"messages[{k}].{key} is {'null' if key in m else 'missing'}, and the chat template needs it: {type(e).__name__}: {e}"
+
 def _apply(tok, messages, chat_template=None, add_generation_prompt=False, **template_kwargs)->str:
     "`apply_chat_template` as text; a template's own error (a role it refuses, a field it lacks) becomes a `ValueError`."
-    try: return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
-                                        chat_template=chat_template, **template_kwargs)
-    except (ValueError, TypeError, KeyError): raise
-    except Exception as e: raise ValueError(f"the chat template cannot render these messages: {type(e).__name__}: {e}") from e
+    render = lambda msgs: tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                                  chat_template=chat_template, **template_kwargs)
+    try: return render(messages)
+    except (ValueError, KeyError): raise
+    except Exception as e:
+        if why := _wanting(render, messages, e): raise ValueError(why) from e
+        if isinstance(e, TypeError): raise
+        raise ValueError(f"the chat template cannot render these messages: {type(e).__name__}: {e}") from e
 
 def _flatten(messages:list)->tuple:
     "Messages with text-part lists joined into strings (for templates that take strings only), and notes on parts left out."
