@@ -9,6 +9,8 @@
 4. OpenAI's tool-call turn (`"content": null` with `tool_calls`) renders on a template written for tools (TRL's
    Qwen3), and on one that is not (SmolLM2's) it is a bad row naming the message and the key, not Jinja's anonymous
    `'dict object' has no attribute 'content'`.
+5. `parse_role_map` reads `--role-map` strictly: sides stripped; an empty side, a second `=`, a role renamed twice
+   and a target that is not a role are one-line `ValueError`s.
 """
 import json, os, re
 from functools import cache
@@ -17,7 +19,7 @@ import pytest
 import trl
 
 from tokenlens.audit import check_rows, main
-from tokenlens.formats import Info, map_fields, plan_row
+from tokenlens.formats import ROLES, Info, map_fields, parse_role_map, plan_row
 from tokenlens.models import load_tokenizer
 
 @cache
@@ -118,3 +120,21 @@ def test_the_command_line_on_null_content(tmp_path, capsys):
     assert status == 1 and [[(x['kind'], x['message']) for x in r['findings']] for r in rows] == [[('bad_row', NULL_MESSAGE)]], out
     status, out = audit(capsys, f, '--output', 'json', '--chat-template', QWEN3)
     assert status == 0 and [json.loads(l)['type'] for l in out.splitlines()] == ['summary'], out
+
+# 5. the role map as written on the command line
+def test_a_role_map_is_read_strictly():
+    assert parse_role_map(' human = user , bot=assistant') == {'human': 'user', 'bot': 'assistant'}
+    assert parse_role_map('user=assistant,assistant=user') == SWAP
+    p = plan_row(smol(), {'conversations': [{'from': 'human', 'value': 'Hi'}, {'from': 'bot', 'value': 'Yo'}]},
+                 role_map=parse_role_map(' human = user , bot = assistant '))
+    assert trained(p) == ['Yo', '<|im_end|>']
+
+@pytest.mark.parametrize('s,message', [
+    ('human=', "'human=' has no role after '='"), ('=user', "'=user' has no role before '='"), (' = ', "'=' has no role before '='"),
+    ('human=user=x', "'human=user=x' has more than one '='"), ('human', "'human' has no '='"), ('human=user,,bot=assistant', 'pair 2 is empty'),
+    ('', 'the role map is empty'), ('human=user,human =user', "'human' is renamed twice"),
+    ('bot=Assistant', f"'bot=Assistant': 'Assistant' is not a role; the roles are {', '.join(ROLES)}"),
+])
+def test_a_role_map_that_cannot_be_meant_is_refused(s, message):
+    with pytest.raises(ValueError) as e: parse_role_map(s)
+    assert message in str(e.value) and '\n' not in str(e.value), str(e.value)

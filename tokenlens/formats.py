@@ -10,10 +10,11 @@ from os.path import commonprefix
 
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'Slot', 'Layout', 'Plan', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES', 'FIELDS', 'SIDES',
-           'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'PROMPT_MARKERS', 'check_messages', 'Info',
-           'check_chat_template', 'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan', 'segments_plan',
-           'prompt_completion_plan', 'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'map_fields',
-           'preference_sides', 'to_messages', 'guess_response_template', 'unicode_error', 'plan_row']
+           'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'PROMPT_MARKERS', 'check_messages',
+           'parse_role_map', 'Info', 'check_chat_template', 'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan',
+           'segments_plan', 'prompt_completion_plan', 'conversational_plan', 'template_plan', 'json_kind',
+           'detect_format', 'map_fields', 'preference_sides', 'to_messages', 'guess_response_template', 'unicode_error',
+           'plan_row']
 
 # %% ../nbs/01a_formats.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -42,6 +43,25 @@ def check_messages(messages,               # A list of `{'role', 'content'}` dic
         if 'content' not in m and not m.get('tool_calls'): raise ValueError(f"{field}[{k}].content is missing")
         _check_content(m.get('content'), f"{field}[{k}].content")
         out.append(m)
+    return out
+
+# %% ../nbs/01a_formats.ipynb #ea410379
+_PAIRS = "expected FROM=TO pairs separated by commas, e.g. human=user,bot=assistant"
+
+def parse_role_map(s:str)->dict:
+    "`{from: to}` from `'human=user,bot=assistant'`, as `--role-map` takes it: sides stripped, each one checked."
+    if not isinstance(s, str): raise TypeError(f"the role map must be a string, not {type(s).__name__}")
+    if not s.strip(): raise ValueError(f"the role map is empty: {_PAIRS}")
+    out = {}
+    for k,pair in enumerate(p.strip() for p in s.split(',')):
+        if not pair: raise ValueError(f"pair {k+1} is empty: {_PAIRS}")
+        if '=' not in pair: raise ValueError(f"{pair!r} has no '=': {_PAIRS}")
+        if pair.count('=') > 1: raise ValueError(f"{pair!r} has more than one '=': {_PAIRS}")
+        src, dst = (x.strip() for x in pair.split('='))
+        if not src or not dst: raise ValueError(f"{pair!r} has no role {'before' if not src else 'after'} '='")
+        if src in out: raise ValueError(f"{src!r} is renamed twice (to {out[src]!r} and to {dst!r})")
+        if dst not in ROLES: raise ValueError(f"{pair!r}: {dst!r} is not a role; the roles are {', '.join(ROLES)}")
+        out[src] = dst
     return out
 
 # %% ../nbs/01a_formats.ipynb #2e56388d
