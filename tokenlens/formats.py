@@ -85,7 +85,8 @@ def _wanting(render, messages:list, e:Exception)->str:
         try: render(fixed)
         except Exception as e2:
             if type(e2) == type(e) and str(e2) == str(e): continue
-        return f"messages[{k}].{key} is {'null' if key in m else 'missing'}, and the chat template needs it: {type(e).__name__}: {e}"
+        state = 'null' if key in m else 'missing'
+        return f"messages[{k}].{key} is {state}, and the chat template needs it: {type(e).__name__}: {e}"
 
 def _apply(tok, messages, chat_template=None, add_generation_prompt=False, **template_kwargs)->str:
     "`apply_chat_template` as text; a template's own error (a role it refuses, a field it lacks) becomes a `ValueError`."
@@ -483,10 +484,12 @@ def map_fields(row,          # One dataset row
         named = [(ours, fields[ours]) for ours in group if fields.get(ours) is not None]
         if dup := next(((a, b, t) for i,(a,t) in enumerate(named) for b,u in named[i+1:] if t == u), None):
             raise ValueError(f"the field map gives {dup[2]!r} as both the {dup[0]} and the {dup[1]} field")
-    cols = {ours: theirs for ours in ('messages', 'prompt', 'completion', 'text') if (theirs := fields.get(ours)) not in (None, ours)}
+    cols = {ours: theirs for ours in ('messages', 'prompt', 'completion', 'text')
+            if (theirs := fields.get(ours)) not in (None, ours)}
     for ours,theirs in cols.items():
-        if theirs not in row: raise KeyError(f"the row has no field {theirs!r} (given as its {ours} field); its fields are {sorted(row)}")
-    out = {k: v for k,v in row.items() if k not in cols.values()}    # all at once: a column may take the name of one renamed
+        if theirs not in row:
+            raise KeyError(f"the row has no field {theirs!r} (given as its {ours} field); its fields are {sorted(row)}")
+    out = {k: v for k,v in row.items() if k not in cols.values()}   # at once: a column may take a renamed one's name
     out.update({ours: row[theirs] for ours,theirs in cols.items()})
     role, content = fields.get('role', 'role'), fields.get('content', 'content')
     for key in ('messages', 'prompt', 'completion'):
@@ -553,14 +556,15 @@ def to_messages(row:dict, format:str, role_map:dict=None)->list:
 
 # %% ../nbs/01a_formats.ipynb #fec77a7e
 PROMPT_MARKERS = {'### Response:': ('### Instruction:', '### Input:'), '### Assistant:': ('### Human:',),
-                  '<|im_start|>assistant': ('<|im_start|>',), '[/INST]': ('[INST]',), '<start_of_turn>model': ('<start_of_turn>',),
-                  '<|assistant|>': ('<|user|>', '<|system|>')}
+                  '<|im_start|>assistant': ('<|im_start|>',), '[/INST]': ('[INST]',),
+                  '<start_of_turn>model': ('<start_of_turn>',), '<|assistant|>': ('<|user|>', '<|system|>')}
 
 def guess_response_template(text:str)->tuple:
     "`(template, note)`: the one of `RESPONSE_TEMPLATES` the text is laid out with, and how it was chosen."
     found = [t for t in RESPONSE_TEMPLATES if t in text]
     if not found:
-        raise NothingToTrain(f"no response template in the text (tried {', '.join(map(repr, RESPONSE_TEMPLATES))}); pass --response-template")
+        tried = ', '.join(map(repr, RESPONSE_TEMPLATES))
+        raise NothingToTrain(f"no response template in the text (tried {tried}); pass --response-template")
     marks = {t: sorted((text.find(m), m) for m in (t, *PROMPT_MARKERS[t]) if m in text) for t in found}
     rt = min(found, key=lambda t: marks[t][0][0])        # the format whose markers come first
     rest = [t for t in found if t != rt]
@@ -570,8 +574,8 @@ def guess_response_template(text:str)->tuple:
     if first != rt:
         return rt, Info(f"no response template given: {rt!r} starts the response, as the text is in its format "
                         f"({first!r} at character {pos}); {others} in it {'is' if len(rest) == 1 else 'are'} text")
-    return rt, (f"no response template given, and nothing tells {rt!r} from {others}: the first, {rt!r}, starts the response "
-                "(pass --response-template)")
+    return rt, (f"no response template given, and nothing tells {rt!r} from {others}: "
+                f"the first, {rt!r}, starts the response (pass --response-template)")
 
 # %% ../nbs/01a_formats.ipynb #1c2c5b1a
 def _texts(msgs:list)->list:
@@ -606,7 +610,8 @@ def _text_row(row, response_template, instruction_template):
     text = _field(row, 'text')
     rt, note = (response_template, None) if response_template else guess_response_template(text)
     plan = template_plan(text, rt, instruction_template)
-    if not any(a < b for a,b in plan.ranges): raise NothingToTrain(f"nothing follows the response template {rt!r}: nothing to train")
+    if not any(a < b for a,b in plan.ranges):
+        raise NothingToTrain(f"nothing follows the response template {rt!r}: nothing to train")
     if note: plan = plan._replace(notes=[note, *plan.notes])
     return RowPlan('text', plan, text[:plan.ranges[-1][0]], [])
 
@@ -627,7 +632,7 @@ def plan_row(tok,                       # The tokenizer
              instruction_template:str=None, # For multi-turn `text` rows: what starts the next prompt
              chat_template:str=None,    # Chat template to use instead of the tokenizer's
              eos:bool=True,             # Append the EOS text to prompt/completion and alpaca rows, and train it
-             role_map:dict=None,        # Roles to rename in the row's messages (ShareGPT `from`s), applied once as they are read
+             role_map:dict=None,        # Roles to rename in the row's messages (ShareGPT `from`s), once, when read
              **chat_kwargs,             # Passed to `chat_plan` (`roles_to_train`, `train_on_eos`, ...)
             )->RowPlan:
     "How one row trains: its `Plan`, the prompt as served, and the strings its user wrote."
@@ -637,7 +642,8 @@ def plan_row(tok,                       # The tokenizer
     if e := unicode_error(row): raise ValueError(e)
     fmt = detect_format(row) if format == 'auto' else format
     if fmt in ('messages', 'sharegpt'): return _chat_row(tok, row, fmt, chat_template, role_map, **chat_kwargs)
-    if fmt in ('alpaca', 'prompt_completion'): return _completion_row(tok, row, fmt, chat_template, eos, role_map, **chat_kwargs)
+    if fmt in ('alpaca', 'prompt_completion'):
+        return _completion_row(tok, row, fmt, chat_template, eos, role_map, **chat_kwargs)
     if fmt == 'input_output':
         plan = segments_plan(_field(row, 'segments', list))
         return RowPlan(fmt, plan, plan.text[:plan.ranges[-1][0]] if plan.ranges else None, [])
