@@ -565,12 +565,18 @@ def guess_response_template(text:str)->tuple:
     if not found:
         tried = ', '.join(map(repr, RESPONSE_TEMPLATES))
         raise NothingToTrain(f"no response template in the text (tried {tried}); pass --response-template")
-    marks = {t: sorted((text.find(m), m) for m in (t, *PROMPT_MARKERS[t]) if m in text) for t in found}
-    rt = min(found, key=lambda t: marks[t][0][0])        # the format whose markers come first
+    at = {t: [(text.find(m), m) for m in (t, *PROMPT_MARKERS[t]) if m in text] for t in RESPONSE_TEMPLATES}
+    marks = {t: min(ps) for t,ps in at.items() if ps}    # each format's first marker in the text
+    rt = min(found, key=lambda t: marks[t][0])           # of the templates found, the format whose markers come first
+    opener = min(marks, key=lambda t: marks[t][0])       # the format the text is laid out in
+    pos, first = marks[rt]
+    if opener != rt:                                     # a format whose response template is not there
+        return rt, (f"no response template given: the text is in the format of {opener!r} ({marks[opener][1]!r} at "
+                    f"character {marks[opener][0]}), which it does not hold; {rt!r} starts the response "
+                    "(pass --response-template)")
     rest = [t for t in found if t != rt]
     others = ', '.join(map(repr, rest))
     if not rest: return rt, Info(f"no response template given: {rt!r}, the one in the text, starts the response")
-    pos, first = marks[rt][0]
     if first != rt:
         return rt, Info(f"no response template given: {rt!r} starts the response, as the text is in its format "
                         f"({first!r} at character {pos}); {others} in it {'is' if len(rest) == 1 else 'are'} text")
