@@ -10,10 +10,11 @@ from os.path import commonprefix
 
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'Slot', 'Layout', 'Plan', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES', 'FIELDS', 'SIDES',
-           'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'check_messages', 'Info', 'check_chat_template',
-           'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan', 'segments_plan', 'prompt_completion_plan',
-           'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'map_fields', 'preference_sides',
-           'to_messages', 'unicode_error', 'plan_row']
+           'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'PROMPT_MARKERS', 'check_messages',
+           'parse_role_map', 'Info', 'check_chat_template', 'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan',
+           'segments_plan', 'prompt_completion_plan', 'conversational_plan', 'template_plan', 'json_kind',
+           'detect_format', 'map_fields', 'preference_sides', 'to_messages', 'guess_response_template', 'unicode_error',
+           'plan_row']
 
 # %% ../nbs/01a_formats.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -44,6 +45,25 @@ def check_messages(messages,               # A list of `{'role', 'content'}` dic
         out.append(m)
     return out
 
+# %% ../nbs/01a_formats.ipynb #ea410379
+_PAIRS = "expected FROM=TO pairs separated by commas, e.g. human=user,bot=assistant"
+
+def parse_role_map(s:str)->dict:
+    "`{from: to}` from `'human=user,bot=assistant'`, as `--role-map` takes it: sides stripped, each one checked."
+    if not isinstance(s, str): raise TypeError(f"the role map must be a string, not {type(s).__name__}")
+    if not s.strip(): raise ValueError(f"the role map is empty: {_PAIRS}")
+    out = {}
+    for k,pair in enumerate(p.strip() for p in s.split(',')):
+        if not pair: raise ValueError(f"pair {k+1} is empty: {_PAIRS}")
+        if '=' not in pair: raise ValueError(f"{pair!r} has no '=': {_PAIRS}")
+        if pair.count('=') > 1: raise ValueError(f"{pair!r} has more than one '=': {_PAIRS}")
+        src, dst = (x.strip() for x in pair.split('='))
+        if not src or not dst: raise ValueError(f"{pair!r} has no role {'before' if not src else 'after'} '='")
+        if src in out: raise ValueError(f"{src!r} is renamed twice (to {out[src]!r} and to {dst!r})")
+        if dst not in ROLES: raise ValueError(f"{pair!r}: {dst!r} is not a role; the roles are {', '.join(ROLES)}")
+        out[src] = dst
+    return out
+
 # %% ../nbs/01a_formats.ipynb #2e56388d
 class Info(str):
     "A planning note that is information, not a problem; it compares and prints as its text."
@@ -55,12 +75,29 @@ def check_chat_template(tok, chat_template:str=None):
     "Fail with `NO_TEMPLATE` unless `chat_template` is given or `tok` has one."
     if chat_template is None and not getattr(tok, 'chat_template', None): raise ValueError(NO_TEMPLATE)
 
+def _wanting(render, messages:list, e:Exception)->str:
+    "The message a template failed on for want of a key (a null or missing content, or the key `e` names), or None."
+    key = hit[1] if (hit := re.search(r"has no attribute '(\w+)'", str(e))) else 'content'
+    fixed = [dict(m) if isinstance(m, dict) else m for m in messages]
+    for k,m in enumerate(messages):
+        if not isinstance(m, dict) or m.get(key) is not None: continue
+        fixed[k][key] = ''                   # given a value, does the template get past it?
+        try: render(fixed)
+        except Exception as e2:
+            if type(e2) == type(e) and str(e2) == str(e): continue
+        state = 'null' if key in m else 'missing'
+        return f"messages[{k}].{key} is {state}, and the chat template needs it: {type(e).__name__}: {e}"
+
 def _apply(tok, messages, chat_template=None, add_generation_prompt=False, **template_kwargs)->str:
     "`apply_chat_template` as text; a template's own error (a role it refuses, a field it lacks) becomes a `ValueError`."
-    try: return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
-                                        chat_template=chat_template, **template_kwargs)
-    except (ValueError, TypeError, KeyError): raise
-    except Exception as e: raise ValueError(f"the chat template cannot render these messages: {type(e).__name__}: {e}") from e
+    render = lambda msgs: tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                                  chat_template=chat_template, **template_kwargs)
+    try: return render(messages)
+    except (ValueError, KeyError): raise
+    except Exception as e:
+        if why := _wanting(render, messages, e): raise ValueError(why) from e
+        if isinstance(e, TypeError): raise
+        raise ValueError(f"the chat template cannot render these messages: {type(e).__name__}: {e}") from e
 
 def _flatten(messages:list)->tuple:
     "Messages with text-part lists joined into strings (for templates that take strings only), and notes on parts left out."
@@ -443,11 +480,17 @@ def map_fields(row,          # One dataset row
     "`row` with the dataset's names for columns and message keys renamed to the ones `detect_format` knows."
     if not fields or not isinstance(row, dict): return row
     if bad := set(fields) - set(FIELDS): raise ValueError(f"unknown field {sorted(bad)[0]!r} in the field map; the fields are {', '.join(FIELDS)}")
-    out = dict(row)
-    for ours in ('messages', 'prompt', 'completion', 'text'):
-        if (theirs := fields.get(ours)) in (None, ours): continue
-        if theirs not in out: raise KeyError(f"the row has no field {theirs!r} (given as its {ours} field); its fields are {sorted(row)}")
-        out[ours] = out.pop(theirs)
+    for group in (('messages', 'prompt', 'completion', 'text'), ('role', 'content')):
+        named = [(ours, fields[ours]) for ours in group if fields.get(ours) is not None]
+        if dup := next(((a, b, t) for i,(a,t) in enumerate(named) for b,u in named[i+1:] if t == u), None):
+            raise ValueError(f"the field map gives {dup[2]!r} as both the {dup[0]} and the {dup[1]} field")
+    cols = {ours: theirs for ours in ('messages', 'prompt', 'completion', 'text')
+            if (theirs := fields.get(ours)) not in (None, ours)}
+    for ours,theirs in cols.items():
+        if theirs not in row:
+            raise KeyError(f"the row has no field {theirs!r} (given as its {ours} field); its fields are {sorted(row)}")
+    out = {k: v for k,v in row.items() if k not in cols.values()}   # at once: a column may take a renamed one's name
+    out.update({ours: row[theirs] for ours,theirs in cols.items()})
     role, content = fields.get('role', 'role'), fields.get('content', 'content')
     for key in ('messages', 'prompt', 'completion'):
         msgs = out.get(key)
@@ -511,26 +554,56 @@ def to_messages(row:dict, format:str, role_map:dict=None)->list:
         if not isinstance(m.get('value'), str): raise ValueError(f"conversations[{k}].value is missing or not a string")
     return check_messages([{'role': roles[m['from']], 'content': m['value']} for m in turns], 'conversations')
 
+# %% ../nbs/01a_formats.ipynb #fec77a7e
+PROMPT_MARKERS = {'### Response:': ('### Instruction:', '### Input:'), '### Assistant:': ('### Human:',),
+                  '<|im_start|>assistant': ('<|im_start|>',), '[/INST]': ('[INST]',),
+                  '<start_of_turn>model': ('<start_of_turn>',), '<|assistant|>': ('<|user|>', '<|system|>')}
+
+def guess_response_template(text:str)->tuple:
+    "`(template, note)`: the one of `RESPONSE_TEMPLATES` the text is laid out with, and how it was chosen."
+    found = [t for t in RESPONSE_TEMPLATES if t in text]
+    if not found:
+        tried = ', '.join(map(repr, RESPONSE_TEMPLATES))
+        raise NothingToTrain(f"no response template in the text (tried {tried}); pass --response-template")
+    at = {t: [(text.find(m), m) for m in (t, *PROMPT_MARKERS[t]) if m in text] for t in RESPONSE_TEMPLATES}
+    marks = {t: min(ps) for t,ps in at.items() if ps}    # each format's first marker in the text
+    rt = min(found, key=lambda t: marks[t][0])           # of the templates found, the format whose markers come first
+    opener = min(marks, key=lambda t: marks[t][0])       # the format the text is laid out in
+    pos, first = marks[rt]
+    if opener != rt:                                     # a format whose response template is not there
+        return rt, (f"no response template given: the text is in the format of {opener!r} ({marks[opener][1]!r} at "
+                    f"character {marks[opener][0]}), which it does not hold; {rt!r} starts the response "
+                    "(pass --response-template)")
+    rest = [t for t in found if t != rt]
+    others = ', '.join(map(repr, rest))
+    if not rest: return rt, Info(f"no response template given: {rt!r}, the one in the text, starts the response")
+    if first != rt:
+        return rt, Info(f"no response template given: {rt!r} starts the response, as the text is in its format "
+                        f"({first!r} at character {pos}); {others} in it {'is' if len(rest) == 1 else 'are'} text")
+    return rt, (f"no response template given, and nothing tells {rt!r} from {others}: "
+                f"the first, {rt!r}, starts the response (pass --response-template)")
+
 # %% ../nbs/01a_formats.ipynb #1c2c5b1a
 def _texts(msgs:list)->list:
     "The strings the user wrote in `msgs`: contents and text parts."
     return [c for m in msgs for c in ([m['content']] if isinstance(m.get('content'), str) else
                                       [p.get('text') or '' for p in m.get('content') or [] if p.get('type', 'text') == 'text'])]
 
-def _chat_row(tok, row, format, chat_template, **chat_kwargs):
-    msgs = to_messages(row, format, chat_kwargs.get('role_map'))
+def _chat_row(tok, row, format, chat_template, role_map=None, **chat_kwargs):
+    msgs = to_messages(row, format, role_map)      # the roles are renamed here, once: `chat_plan` gets them renamed
     plan = chat_plan(tok, msgs, chat_template=chat_template, **chat_kwargs)
     last = max((k for k,m in enumerate(msgs) if m['role'] == 'assistant'), default=0)
     serve = render_chat(tok, msgs[:last], chat_template) if last else None
     return RowPlan(format, plan, serve, _texts(msgs))
 
-def _completion_row(tok, row, format, chat_template, eos=True, **chat_kwargs):
+def _completion_row(tok, row, format, chat_template, eos=True, role_map=None, **chat_kwargs):
     if format == 'alpaca':
         ins, out, inp = _field(row, 'instruction'), _field(row, 'output'), row.get('input') or ''
         if not isinstance(inp, str): raise TypeError(f"input must be a string, got {_a(json_kind(inp))}")
         prompt, completion, contents = (ALPACA_INPUT if inp else ALPACA).format(instruction=ins, input=inp), out, [ins, inp, out]
     elif isinstance(row.get('prompt'), list):   # TRL's conversational prompt/completion
-        prompt, completion = check_messages(row['prompt'], 'prompt'), check_messages(_field(row, 'completion', list), 'completion')
+        prompt = check_messages(row['prompt'], 'prompt', role_map)
+        completion = check_messages(_field(row, 'completion', list), 'completion', role_map)
         plan = conversational_plan(tok, prompt, completion, chat_template=chat_template, **chat_kwargs)
         return RowPlan(format, plan, render_chat(tok, prompt, chat_template), _texts(prompt + completion))
     else:
@@ -541,9 +614,11 @@ def _completion_row(tok, row, format, chat_template, eos=True, **chat_kwargs):
 
 def _text_row(row, response_template, instruction_template):
     text = _field(row, 'text')
-    rt = response_template or next((t for t in RESPONSE_TEMPLATES if t in text), None)
-    if rt is None: raise NothingToTrain(f"no response template in the text (tried {', '.join(map(repr, RESPONSE_TEMPLATES))}); pass --response-template")
+    rt, note = (response_template, None) if response_template else guess_response_template(text)
     plan = template_plan(text, rt, instruction_template)
+    if not any(a < b for a,b in plan.ranges):
+        raise NothingToTrain(f"nothing follows the response template {rt!r}: nothing to train")
+    if note: plan = plan._replace(notes=[note, *plan.notes])
     return RowPlan('text', plan, text[:plan.ranges[-1][0]], [])
 
 _SURROGATE = re.compile('[\ud800-\udfff]')
@@ -563,7 +638,8 @@ def plan_row(tok,                       # The tokenizer
              instruction_template:str=None, # For multi-turn `text` rows: what starts the next prompt
              chat_template:str=None,    # Chat template to use instead of the tokenizer's
              eos:bool=True,             # Append the EOS text to prompt/completion and alpaca rows, and train it
-             **chat_kwargs,             # Passed to `chat_plan` (`roles_to_train`, `train_on_eos`, `role_map`, ...)
+             role_map:dict=None,        # Roles to rename in the row's messages (ShareGPT `from`s), once, when read
+             **chat_kwargs,             # Passed to `chat_plan` (`roles_to_train`, `train_on_eos`, ...)
             )->RowPlan:
     "How one row trains: its `Plan`, the prompt as served, and the strings its user wrote."
     format = {'segments': 'input_output'}.get(format, format)
@@ -571,8 +647,9 @@ def plan_row(tok,                       # The tokenizer
     if not isinstance(row, dict): raise TypeError(f"the row is a JSON {json_kind(row)}, not an object")
     if e := unicode_error(row): raise ValueError(e)
     fmt = detect_format(row) if format == 'auto' else format
-    if fmt in ('messages', 'sharegpt'): return _chat_row(tok, row, fmt, chat_template, **chat_kwargs)
-    if fmt in ('alpaca', 'prompt_completion'): return _completion_row(tok, row, fmt, chat_template, eos, **chat_kwargs)
+    if fmt in ('messages', 'sharegpt'): return _chat_row(tok, row, fmt, chat_template, role_map, **chat_kwargs)
+    if fmt in ('alpaca', 'prompt_completion'):
+        return _completion_row(tok, row, fmt, chat_template, eos, role_map, **chat_kwargs)
     if fmt == 'input_output':
         plan = segments_plan(_field(row, 'segments', list))
         return RowPlan(fmt, plan, plan.text[:plan.ranges[-1][0]] if plan.ranges else None, [])
