@@ -4,8 +4,9 @@
 
 # %% ../nbs/05a_compare.ipynb #31b839ee
 from __future__ import annotations
-import copy, html, importlib.util, logging, tempfile, warnings
+import copy, html, importlib.util, logging, os, tempfile, warnings
 from collections import Counter, namedtuple
+from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from .core import Tokenized, bytes_table, encode_batch, show_bytes, visible
@@ -15,7 +16,7 @@ from .render import focus_layer, legend_html, render_html
 
 # %% auto #0
 __all__ = ['LABEL_KINDS', 'LABEL_SEVERITY', 'LABEL_ADVICE', 'pipeline_labels', 'Finding', 'compare_row', 'LabelReport',
-           'compare_labels', 'PipelineRefused', 'PipelineRows', 'trl_labels']
+           'compare_labels', 'PipelineRefused', 'PipelineRows', 'trl_labels', 'check_sft_config', 'sft_chat_template']
 
 # %% ../nbs/05a_compare.ipynb #57b7ee8b
 LABEL_KINDS = {
@@ -271,6 +272,8 @@ class _Keep(logging.Handler):
 
 _ROW = '__tokenlens_row'
 
+def _one_line(e:Exception)->str: return ' '.join(str(e).split()) or type(e).__name__
+
 def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it is given)
                rows:list,        # Dataset rows as TRL takes them (one format for all)
                config:dict=None, # `SFTConfig` options, e.g. `{'assistant_only_loss': True, 'max_length': 2048}`
@@ -280,9 +283,7 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
         raise ImportError('comparing labels with TRL needs TRL and PyTorch: `pip install "tokenlens-kit[train]"`')
     import datasets, transformers
     from trl import SFTConfig, SFTTrainer
-    config = dict(config or {})
-    if bad := sorted(set(config) - set(SFTConfig.__dataclass_fields__)): raise ValueError(f"unknown SFTConfig option {bad[0]!r}")
-    if config.get('packing'): raise ValueError("packing joins rows into sequences, so TRL's labels cannot be compared row by row: compare with packing off")
+    config = check_sft_config(config)
     stub = transformers.LlamaForCausalLM(transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
                                                                    num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1))
     try: ds = datasets.Dataset.from_list([{**r, _ROW: k} for k,r in enumerate(rows)])
@@ -295,7 +296,9 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
             args = SFTConfig(output_dir=d, report_to='none', use_cpu=True, bf16=False, fp16=False, save_strategy='no', logging_strategy='no',
                              **{'dataset_num_proc': None, **config})
             try: trainer = SFTTrainer(model=stub, args=args, train_dataset=ds, processing_class=copy.deepcopy(tok))
-            except (ValueError, TypeError, KeyError) as e: raise PipelineRefused(f"TRL refuses: {e}") from None
+            except (ValueError, TypeError, KeyError) as e: raise PipelineRefused(f"TRL refuses: {_one_line(e)}") from None
+            except OSError as e:   # the tokenizer `chat_template_path` names could not be loaded (not there, or offline)
+                raise PipelineRefused(f"TRL cannot load chat_template_path {config.get('chat_template_path')!r}: {_one_line(e)}") from None
     finally:
         log.removeHandler(keep); log.propagate = True
         if bars: datasets.enable_progress_bars()
@@ -303,4 +306,52 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
     for ex in prepared:
         labels = ex['labels'] if 'labels' in prepared.column_names else trainer.data_collator([ex])['labels'][0].tolist()
         out[ex[_ROW]] = {'input_ids': list(ex['input_ids']), 'labels': list(labels)}
+    if grown := next((i for r in out if r for i in r['input_ids'] if i >= len(tok)), None):   # `chat_template_path` added tokens
+        raise PipelineRefused(f"TRL's ids use {trainer.processing_class.convert_ids_to_tokens(grown)!r}, a token chat_template_path "
+                              f"{config.get('chat_template_path')!r} added to the tokenizer: compare with a tokenizer that has it")
     return PipelineRows(out, dict.fromkeys(m.replace('[RANK 0] ', '') for m in keep.messages))
+
+# %% ../nbs/05a_compare.ipynb #78a0ab63
+_TEMPLATE_FILES = ('.jinja', '.j2')
+_TOKENIZER_FILES = ('tokenizer_config.json', 'tokenizer.json')
+
+def _template_source(path)->str:
+    "What TRL makes of `path`: 'file' (a Jinja template), 'folder' or 'hub' (a tokenizer whose template it takes)."
+    if not isinstance(path, str): raise ValueError(f"chat_template_path must be a path or a Hub id, got {path!r}")
+    if os.path.isfile(path) and path.endswith(_TEMPLATE_FILES): return 'file'
+    if os.path.isdir(path):
+        if any(os.path.isfile(os.path.join(path, f)) for f in _TOKENIZER_FILES): return 'folder'
+        raise ValueError(f"chat_template_path {path!r}: a folder with no tokenizer in it "
+                         "(TRL takes the chat template of the tokenizer a folder holds)")
+    if os.path.isfile(path):
+        raise ValueError(f"chat_template_path {path!r}: TRL reads a template only from a .jinja or .j2 file")
+    if path.endswith(_TEMPLATE_FILES): raise ValueError(f"chat_template_path {path!r}: no such file")
+    from huggingface_hub.utils import validate_repo_id
+    try: validate_repo_id(path)
+    except ValueError: raise ValueError(f"chat_template_path {path!r}: no such file or folder, nor a Hub model id") from None
+    return 'hub'
+
+_PACKING = "packing joins rows into sequences, so TRL's labels cannot be compared row by row: compare with packing off"
+
+def check_sft_config(cfg:dict, # `SFTConfig` options, e.g. `{'assistant_only_loss': True}` from a TRL config file
+                    )->dict:
+    "`cfg` checked the way `SFTConfig` and `SFTTrainer` read it: a `ValueError` of one line naming the option."
+    if cfg is None: return {}
+    if not isinstance(cfg, dict): raise ValueError(f"the SFTConfig options must be a mapping, got {type(cfg).__name__}")
+    from trl import SFTConfig
+    if bad := sorted(set(cfg) - set(SFTConfig.__dataclass_fields__), key=str):
+        raise ValueError(f"unknown SFTConfig option {bad[0]!r}")
+    cfg = dict(cfg)
+    if cfg.get('packing'): raise ValueError(_PACKING)
+    if cfg.get('chat_template_path') is not None: _template_source(cfg['chat_template_path'])
+    return cfg
+
+def sft_chat_template(cfg:dict)->str:
+    "The chat template TRL trains with under `cfg`'s `chat_template_path` (None when it keeps the tokenizer's)."
+    path = check_sft_config(cfg).get('chat_template_path')
+    if path is None: return None
+    if _template_source(path) == 'file': return Path(path).read_text(encoding='utf-8')
+    import transformers
+    try: return transformers.AutoTokenizer.from_pretrained(path).get_chat_template()
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise PipelineRefused(f"TRL cannot load chat_template_path {path!r}: {_one_line(e)}") from None
