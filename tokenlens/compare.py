@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_compare.ipynb #31b839ee
 from __future__ import annotations
-import copy, html, importlib.util, logging, os, tempfile, warnings
+import copy, html, importlib.util, json, logging, os, tempfile, warnings
 from collections import Counter, namedtuple
 from pathlib import Path
 import numpy as np
@@ -297,8 +297,9 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
                              **{'dataset_num_proc': None, **config})
             try: trainer = SFTTrainer(model=stub, args=args, train_dataset=ds, processing_class=copy.deepcopy(tok))
             except (ValueError, TypeError, KeyError) as e: raise PipelineRefused(f"TRL refuses: {_one_line(e)}") from None
-            except OSError as e:   # the tokenizer `chat_template_path` names could not be loaded (not there, or offline)
-                raise PipelineRefused(f"TRL cannot load chat_template_path {config.get('chat_template_path')!r}: {_one_line(e)}") from None
+            except OSError as e:   # the tokenizer chat_template_path names cannot be loaded (not there, or offline)
+                path = config.get('chat_template_path')
+                raise PipelineRefused(f"TRL cannot load chat_template_path {path!r}: {_one_line(e)}") from None
     finally:
         log.removeHandler(keep); log.propagate = True
         if bars: datasets.enable_progress_bars()
@@ -306,9 +307,10 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
     for ex in prepared:
         labels = ex['labels'] if 'labels' in prepared.column_names else trainer.data_collator([ex])['labels'][0].tolist()
         out[ex[_ROW]] = {'input_ids': list(ex['input_ids']), 'labels': list(labels)}
-    if grown := next((i for r in out if r for i in r['input_ids'] if i >= len(tok)), None):   # `chat_template_path` added tokens
-        raise PipelineRefused(f"TRL's ids use {trainer.processing_class.convert_ids_to_tokens(grown)!r}, a token chat_template_path "
-                              f"{config.get('chat_template_path')!r} added to the tokenizer: compare with a tokenizer that has it")
+    if grown := next((i for r in out if r for i in r['input_ids'] if i >= len(tok)), None):   # chat_template_path added it
+        name, path = trainer.processing_class.convert_ids_to_tokens(grown), config.get('chat_template_path')
+        raise PipelineRefused(f"TRL's ids use {name!r}, a token chat_template_path {path!r} added to the tokenizer: "
+                              "compare with a tokenizer that has it")
     return PipelineRows(out, dict.fromkeys(m.replace('[RANK 0] ', '') for m in keep.messages))
 
 # %% ../nbs/05a_compare.ipynb #78a0ab63
@@ -328,10 +330,27 @@ def _template_source(path)->str:
     if path.endswith(_TEMPLATE_FILES): raise ValueError(f"chat_template_path {path!r}: no such file")
     from huggingface_hub.utils import validate_repo_id
     try: validate_repo_id(path)
-    except ValueError: raise ValueError(f"chat_template_path {path!r}: no such file or folder, nor a Hub model id") from None
+    except ValueError: raise ValueError(f"chat_template_path {path!r}: no such file or folder, nor a Hub id") from None
     return 'hub'
 
 _PACKING = "packing joins rows into sequences, so TRL's labels cannot be compared row by row: compare with packing off"
+_SKIP = ("dataset_kwargs: skip_prepare_dataset makes TRL train on the rows as they are, already tokenized; "
+         "compare such rows' labels directly (--labels, or compare_labels)")
+_FLAGS = ('completion_only_loss', 'assistant_only_loss', 'padding_free', 'packing')
+_NAMES = ('dataset_text_field', 'eos_token', 'pad_token', 'truncation_mode', 'packing_strategy')
+
+def _dataset_kwargs(v)->dict:
+    "`dataset_kwargs` as `SFTTrainer` reads it: a mapping, or a JSON object in a string (which `SFTConfig` parses)."
+    if isinstance(v, str) and v.startswith('{'):
+        try: v = json.loads(v)
+        except ValueError as e: raise ValueError(f"dataset_kwargs {v!r}: not valid JSON ({e})") from None
+    if not isinstance(v, dict):
+        raise ValueError(f"dataset_kwargs must be a mapping such as {{skip_prepare_dataset: false}}, "
+                         f"got {type(v).__name__} {v!r}")
+    if not isinstance(skip := v.get('skip_prepare_dataset', False), bool):
+        raise ValueError(f"dataset_kwargs: skip_prepare_dataset must be true or false, got {skip!r}")
+    if v.get('skip_prepare_dataset'): raise ValueError(_SKIP)
+    return v
 
 def check_sft_config(cfg:dict, # `SFTConfig` options, e.g. `{'assistant_only_loss': True}` from a TRL config file
                     )->dict:
@@ -342,6 +361,12 @@ def check_sft_config(cfg:dict, # `SFTConfig` options, e.g. `{'assistant_only_los
     if bad := sorted(set(cfg) - set(SFTConfig.__dataclass_fields__), key=str):
         raise ValueError(f"unknown SFTConfig option {bad[0]!r}")
     cfg = dict(cfg)
+    for k,want,say in [(k, bool, 'true or false') for k in _FLAGS] + [(k, str, 'a string') for k in _NAMES]:
+        if cfg.get(k) is not None and not isinstance(cfg[k], want):
+            raise ValueError(f"{k} must be {say}, got {cfg[k]!r}")
+    if (n := cfg.get('max_length')) is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        raise ValueError(f"max_length must be a whole number of tokens or null, got {n!r}")
+    if cfg.get('dataset_kwargs') is not None: cfg['dataset_kwargs'] = _dataset_kwargs(cfg['dataset_kwargs'])
     if cfg.get('packing'): raise ValueError(_PACKING)
     if cfg.get('chat_template_path') is not None: _template_source(cfg['chat_template_path'])
     return cfg
