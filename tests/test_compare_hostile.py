@@ -1,5 +1,5 @@
 "The label comparison on hostile input: a TRL config, dataset or --labels file a user got wrong is one line, exit 2."
-import json
+import json, re
 import pytest
 pytest.importorskip('trl')
 from tokenlens.audit import main
@@ -49,7 +49,7 @@ def test_check_sft_config_takes_what_trl_takes(tmp_path):
     assert sft_chat_template({'chat_template_path': str(tmp_path/'tok')}) == load_tokenizer('smollm2').chat_template
 
 @pytest.mark.parametrize('path,says', [('{tmp}/empty', 'a folder with no tokenizer in it'),
-                                       ('no-such-org/no-such-model', "TRL cannot load chat_template_path 'no-such-org/"),
+                                       ('no-such-org/no-such-model', "cannot load chat_template_path 'no-such-org/"),
                                        ('/no/such/folder', 'nor a Hub id'),
                                        ('5', 'must be a path or a Hub id, got 5')])
 def test_cli_chat_template_path_trl_cannot_load_is_an_input_error(tmp_path, capsys, path, says):
@@ -79,3 +79,16 @@ def test_cli_dataset_kwargs_as_trl_takes_them_compare(tmp_path, capsys):
     for value in ('{skip_prepare_dataset: false}', '\'{"skip_prepare_dataset": false}\''):
         rc, err = against_trl(tmp_path, capsys, f"dataset_kwargs: {value}\ncompletion_only_loss: true\n")
         assert rc in (0, 1) and err == '', err
+
+# 3. TRL prepares one format per dataset (the first row's): a second format is named, not a crash midway
+
+@pytest.mark.parametrize('rows,says', [
+    (PC + [CHAT], r'(row 0|line 1) is prompt/completion but (row 2|line 3) is messages: compare each format'),
+    ([CHAT, PC[0]], r'(row 0|line 1) is messages but (row 1|line 2) is prompt/completion'),
+    ([PC[0], {'prompt': 'Hi'}], r'TRL cannot prepare (row 1|line 2): it has a prompt without a completion'),
+    ([{'instruction': 'Hi', 'output': 'Hi!'}], r'none of the columns TRL reads \(prompt, messages, conversations'),
+])
+def test_cli_rows_trl_cannot_prepare_together_are_an_input_error(tmp_path, capsys, rows, says):
+    rc, err = against_trl(tmp_path, capsys, 'completion_only_loss: true\n', rows)
+    input_error(rc, err, 'TRL ')
+    assert re.search(says, err), err

@@ -274,9 +274,32 @@ _ROW = '__tokenlens_row'
 
 def _one_line(e:Exception)->str: return ' '.join(str(e).split()) or type(e).__name__
 
+_TRL_FORMATS = ('prompt/completion', 'conversational prompt/completion', 'messages', 'conversations', 'text')
+
+def _trl_format(row:dict, text_field:str)->str:
+    "The format TRL prepares `row` as, from its columns (one of `_TRL_FORMATS`), or what keeps TRL from preparing it."
+    if row.get('prompt') is not None:
+        if row.get('completion') is None: return 'a prompt without a completion'
+        chat = isinstance(p := row['prompt'], list) and bool(p) and isinstance(p[0], dict)
+        return ('conversational ' if chat else '') + 'prompt/completion'
+    for k in ('messages', 'conversations'):
+        if row.get(k) is not None: return k
+    if row.get(text_field) is not None: return 'text'
+    return f"none of the columns TRL reads (prompt, messages, conversations, {text_field})"
+
+def _one_format(rows:list, where:list, text_field:str):
+    "A `PipelineRefused` naming the first row TRL cannot prepare, or the first of a second format."
+    fmts = [_trl_format(r, text_field) for r in rows]
+    if (k := next((k for k,f in enumerate(fmts) if f not in _TRL_FORMATS), None)) is not None:
+        raise PipelineRefused(f"TRL cannot prepare {where[k]}: it has {fmts[k]}")
+    if (k := next((k for k,f in enumerate(fmts) if f != fmts[0]), None)) is not None:
+        raise PipelineRefused(f"TRL prepares one format per dataset, and {where[0]} is {fmts[0]} "
+                              f"but {where[k]} is {fmts[k]}: compare each format on its own")
+
 def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it is given)
                rows:list,        # Dataset rows as TRL takes them (one format for all)
                config:dict=None, # `SFTConfig` options, e.g. `{'assistant_only_loss': True, 'max_length': 2048}`
+               where:list=None,  # Where each row came from, for messages (default: `row k`)
               )->list:
     "TRL's `{'input_ids', 'labels'}` for each row, from `SFTTrainer`'s own dataset preparation (None where TRL dropped the row)."
     if importlib.util.find_spec('torch') is None or importlib.util.find_spec('trl') is None:   # the `train` extra brings both
@@ -284,6 +307,7 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
     import datasets, transformers
     from trl import SFTConfig, SFTTrainer
     config = check_sft_config(config)
+    _one_format(rows, where or [f"row {k}" for k in range(len(rows))], config.get('dataset_text_field') or 'text')
     stub = transformers.LlamaForCausalLM(transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
                                                                    num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1))
     try: ds = datasets.Dataset.from_list([{**r, _ROW: k} for k,r in enumerate(rows)])
@@ -296,7 +320,8 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
             args = SFTConfig(output_dir=d, report_to='none', use_cpu=True, bf16=False, fp16=False, save_strategy='no', logging_strategy='no',
                              **{'dataset_num_proc': None, **config})
             try: trainer = SFTTrainer(model=stub, args=args, train_dataset=ds, processing_class=copy.deepcopy(tok))
-            except (ValueError, TypeError, KeyError) as e: raise PipelineRefused(f"TRL refuses: {_one_line(e)}") from None
+            except (ValueError, TypeError, KeyError) as e:
+                raise PipelineRefused(f"TRL refuses: {_one_line(e)}") from None
             except OSError as e:   # the tokenizer chat_template_path names cannot be loaded (not there, or offline)
                 path = config.get('chat_template_path')
                 raise PipelineRefused(f"TRL cannot load chat_template_path {path!r}: {_one_line(e)}") from None
@@ -307,7 +332,7 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
     for ex in prepared:
         labels = ex['labels'] if 'labels' in prepared.column_names else trainer.data_collator([ex])['labels'][0].tolist()
         out[ex[_ROW]] = {'input_ids': list(ex['input_ids']), 'labels': list(labels)}
-    if grown := next((i for r in out if r for i in r['input_ids'] if i >= len(tok)), None):   # chat_template_path added it
+    if grown := next((i for r in out if r for i in r['input_ids'] if i >= len(tok)), None):   # chat_template_path adds
         name, path = trainer.processing_class.convert_ids_to_tokens(grown), config.get('chat_template_path')
         raise PipelineRefused(f"TRL's ids use {name!r}, a token chat_template_path {path!r} added to the tokenizer: "
                               "compare with a tokenizer that has it")
