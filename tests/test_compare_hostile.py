@@ -92,3 +92,32 @@ def test_cli_rows_trl_cannot_prepare_together_are_an_input_error(tmp_path, capsy
     rc, err = against_trl(tmp_path, capsys, 'completion_only_loss: true\n', rows)
     input_error(rc, err, 'TRL ')
     assert re.search(says, err), err
+
+# 4. --labels ids the tokenizer does not have: that row's finding, and the other rows are still compared
+
+def tokenized(rows):
+    "Each row's rendered text, encoded whole and trained whole: a pipeline that masks nothing."
+    from tokenlens.core import encode_batch
+    from tokenlens.formats import plan_row
+    tok = load_tokenizer('smollm2')
+    ids = encode_batch(tok, [plan_row(tok, r).plan.text for r in rows])
+    return [{'input_ids': i, 'labels': list(i)} for i in ids]
+
+@pytest.mark.parametrize('column,value,says', [
+    ('input_ids', 10**6, "input id(s) outside the tokenizer's 49152"),
+    ('input_ids', -5, 'first at token 1: -5'),
+    ('labels', -1, 'label(s) neither -100 nor a token id (first at token 1: -1)'),
+    ('labels', 49152, 'neither -100 nor a token id')])
+def test_cli_labels_outside_the_vocabulary_are_the_rows_finding(tmp_path, capsys, column, value, says):
+    good, bad = tokenized(PC)
+    bad[column][1] = value
+    data, labels = jsonl(tmp_path/'data.jsonl', PC), jsonl(tmp_path/'labels.jsonl', [good, bad])
+    rc = main(['audit', data, '--labels', labels, '--output', 'json', '--report', str(tmp_path/'r.html'), '--quiet'])
+    out = capsys.readouterr()
+    assert rc == 1 and out.err == '', out.err
+    records = [json.loads(l) for l in out.out.splitlines() if l.startswith('{')]   # then 'report: PATH'
+    rows = {r['row']: r for r in records if r['type'] == 'row'}
+    assert [f['kind'] for f in rows[1]['findings']] == ['ids_out_of_vocab'] and rows[1]['line'] == 2
+    assert says in rows[1]['findings'][0]['message'] and rows[1]['findings'][0]['token_index'] == 1
+    assert 'ids_out_of_vocab' not in {f['kind'] for f in rows[0]['findings']}   # the first row compared as usual
+    assert rows[0]['findings'] and 'ids_out_of_vocab' in (tmp_path/'r.html').read_text()

@@ -20,6 +20,8 @@ __all__ = ['LABEL_KINDS', 'LABEL_SEVERITY', 'LABEL_ADVICE', 'pipeline_labels', '
 
 # %% ../nbs/05a_compare.ipynb #57b7ee8b
 LABEL_KINDS = {
+    'ids_out_of_vocab': "input ids that are no token of the tokenizer, or labels neither -100 nor a token id: "
+                        "the model cannot look them up",
     'nothing_trained': "the pipeline trains no token of this row, or dropped the row",
     'labels_shifted':  "the labels are the input ids shifted by one position; the model shifts them again, so each trained token predicts the one after next",
     'labels_differ':   "trained labels that are not the input id at their own position",
@@ -30,10 +32,12 @@ LABEL_KINDS = {
     'ids_differ':      "the pipeline's input_ids are not the tokenizer's encoding of the rendered text: drift inside the pipeline",
     'trains_template': "a trained token is template whitespace only (such as the newline after a role header)",
 }
-LABEL_SEVERITY = dict(nothing_trained='error', labels_shifted='error', labels_differ='error', trains_prompt='error',
+LABEL_SEVERITY = dict(ids_out_of_vocab='error',
+                      nothing_trained='error', labels_shifted='error', labels_differ='error', trains_prompt='error',
                       untrained_reply='error', untrained_eos='error', trains_straddle='warning', ids_differ='warning',
                       trains_template='info')
 LABEL_ADVICE = dict(
+    ids_out_of_vocab="tokenize with the tokenizer compared with (the model's own); a label is the input id or -100",
     nothing_trained="check the pipeline's masking options (e.g. the response template, assistant_only_loss) for this row",
     labels_shifted="pass labels aligned with input_ids: Hugging Face models shift them themselves",
     labels_differ="labels must be the input id or -100 at every position",
@@ -84,6 +88,16 @@ def _labels_problem(ids, labels)->Finding:
     return Finding('labels_differ', f"{len(bad)} trained label(s) are not the input id at their position (first at token {bad[0]}: "
                                     f"label {labels[bad[0]]}, input id {ids[bad[0]]})", bad[0])
 
+def _vocab_problem(ids, labels, n:int)->Finding:
+    "An `ids_out_of_vocab` finding when an input id is outside `range(n)`, or a label neither -100 nor in it."
+    bad_ids = [k for k,i in enumerate(ids) if not 0 <= i < n]
+    bad_labels = [k for k,l in enumerate(labels) if l != MASK and not 0 <= l < n and 0 <= ids[k] < n]
+    if not bad_ids and not bad_labels: return None
+    what = ((bad_ids, ids, f"input id(s) outside the tokenizer's {n}"),
+            (bad_labels, labels, 'label(s) neither -100 nor a token id'))
+    says = [f"{len(bad)} {name} (first at token {bad[0]}: {col[bad[0]]})" for bad,col,name in what if bad]
+    return Finding('ids_out_of_vocab', '; '.join(says), min(bad_ids[:1] + bad_labels[:1]))
+
 def compare_row(tok,           # The tokenizer
                 text:str,      # The rendered text the row trains on
                 ranges:list,   # Its trained character ranges (the truth), as in a `Plan`
@@ -93,9 +107,11 @@ def compare_row(tok,           # The tokenizer
                 written=(),    # Character ranges of `text` the row's author wrote (prompts, messages): their whitespace is prompt, not template
                )->list:
     "The `Finding`s of one row: where the pipeline's trained tokens depart from the trained characters."
+    table = bytes_table(tok)
+    if (p := _vocab_problem(ids, labels, len(table))) is not None: return [p]   # the model cannot look them up
     if not any(l != MASK for l in labels): return [Finding('nothing_trained', "every label is -100")]
     if (p := _labels_problem(ids, labels)) is not None: return [p]
-    out, table = [], bytes_table(tok)
+    out = []
     t = Tokenized(text, ids, tok)
     ours = encode_batch(tok, [text])[0] if ours is None else ours
     if ids != ours and ids != encode_batch(tok, [text], add_special_tokens=True)[0]:   # a BOS the tokenizer adds itself is no drift
@@ -225,11 +241,12 @@ def views(self:LabelReport, i:int)->list:
     "Row `i` drawn twice: the pipeline's labels, and tokenlens'."
     p, plan = self.results[i].get('pipeline'), self.plans.get(i)
     if p is None or plan is None: return []
-    t = Tokenized(plan.text, p[0], self.tok)
     mine = mask_plan(self.tok, plan)
+    ours = (f"tokenlens: {mine.trainable} of {len(mine.input_ids)} tokens trained", mine.view, mine.layers())
+    if any(f.kind == 'ids_out_of_vocab' for f in self.results[i]['findings']): return [ours]   # its ids cannot be drawn
+    t = Tokenized(plan.text, p[0], self.tok)
     return [(f"{self.pipeline}: {sum(l != MASK for l in p[1])} of {len(p[0])} tokens trained", t,
-             {'label': ['trained' if l != MASK else 'masked' for l in p[1]], 'labels': p[1]}),
-            (f"tokenlens: {mine.trainable} of {len(mine.input_ids)} tokens trained", mine.view, mine.layers())]
+             {'label': ['trained' if l != MASK else 'masked' for l in p[1]], 'labels': p[1]}), ours]
 
 @patch
 def row_html(self:LabelReport, i:int, max_tokens:int=80)->str:
