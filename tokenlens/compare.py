@@ -399,6 +399,7 @@ def check_sft_config(cfg:dict, # `SFTConfig` options, e.g. `{'assistant_only_los
     "`cfg` checked the way `SFTConfig` and `SFTTrainer` read it: a `ValueError` of one line naming the option."
     if cfg is None: return {}
     if not isinstance(cfg, dict): raise ValueError(f"the SFTConfig options must be a mapping, got {type(cfg).__name__}")
+    if not cfg: return {}
     from trl import SFTConfig
     if bad := sorted(set(cfg) - set(SFTConfig.__dataclass_fields__), key=str):
         raise ValueError(f"unknown SFTConfig option {bad[0]!r}")
