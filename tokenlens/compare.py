@@ -4,8 +4,9 @@
 
 # %% ../nbs/05a_compare.ipynb #31b839ee
 from __future__ import annotations
-import copy, html, importlib.util, logging, tempfile, warnings
+import copy, html, importlib.util, json, logging, os, tempfile, warnings
 from collections import Counter, namedtuple
+from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from .core import Tokenized, bytes_table, encode_batch, show_bytes, visible
@@ -15,10 +16,12 @@ from .render import focus_layer, legend_html, render_html
 
 # %% auto #0
 __all__ = ['LABEL_KINDS', 'LABEL_SEVERITY', 'LABEL_ADVICE', 'pipeline_labels', 'Finding', 'compare_row', 'LabelReport',
-           'compare_labels', 'PipelineRefused', 'PipelineRows', 'trl_labels']
+           'compare_labels', 'PipelineRefused', 'PipelineRows', 'trl_labels', 'check_sft_config', 'sft_chat_template']
 
 # %% ../nbs/05a_compare.ipynb #57b7ee8b
 LABEL_KINDS = {
+    'ids_out_of_vocab': "input ids that are no token of the tokenizer, or labels neither -100 nor a token id: "
+                        "the model cannot look them up",
     'nothing_trained': "the pipeline trains no token of this row, or dropped the row",
     'labels_shifted':  "the labels are the input ids shifted by one position; the model shifts them again, so each trained token predicts the one after next",
     'labels_differ':   "trained labels that are not the input id at their own position",
@@ -29,10 +32,12 @@ LABEL_KINDS = {
     'ids_differ':      "the pipeline's input_ids are not the tokenizer's encoding of the rendered text: drift inside the pipeline",
     'trains_template': "a trained token is template whitespace only (such as the newline after a role header)",
 }
-LABEL_SEVERITY = dict(nothing_trained='error', labels_shifted='error', labels_differ='error', trains_prompt='error',
+LABEL_SEVERITY = dict(ids_out_of_vocab='error',
+                      nothing_trained='error', labels_shifted='error', labels_differ='error', trains_prompt='error',
                       untrained_reply='error', untrained_eos='error', trains_straddle='warning', ids_differ='warning',
                       trains_template='info')
 LABEL_ADVICE = dict(
+    ids_out_of_vocab="tokenize with the tokenizer compared with (the model's own); a label is the input id or -100",
     nothing_trained="check the pipeline's masking options (e.g. the response template, assistant_only_loss) for this row",
     labels_shifted="pass labels aligned with input_ids: Hugging Face models shift them themselves",
     labels_differ="labels must be the input id or -100 at every position",
@@ -83,6 +88,16 @@ def _labels_problem(ids, labels)->Finding:
     return Finding('labels_differ', f"{len(bad)} trained label(s) are not the input id at their position (first at token {bad[0]}: "
                                     f"label {labels[bad[0]]}, input id {ids[bad[0]]})", bad[0])
 
+def _vocab_problem(ids, labels, n:int)->Finding:
+    "An `ids_out_of_vocab` finding when an input id is outside `range(n)`, or a label neither -100 nor in it."
+    bad_ids = [k for k,i in enumerate(ids) if not 0 <= i < n]
+    bad_labels = [k for k,l in enumerate(labels) if l != MASK and not 0 <= l < n and 0 <= ids[k] < n]
+    if not bad_ids and not bad_labels: return None
+    what = ((bad_ids, ids, f"input id(s) outside the tokenizer's {n}"),
+            (bad_labels, labels, 'label(s) neither -100 nor a token id'))
+    says = [f"{len(bad)} {name} (first at token {bad[0]}: {col[bad[0]]})" for bad,col,name in what if bad]
+    return Finding('ids_out_of_vocab', '; '.join(says), min(bad_ids[:1] + bad_labels[:1]))
+
 def compare_row(tok,           # The tokenizer
                 text:str,      # The rendered text the row trains on
                 ranges:list,   # Its trained character ranges (the truth), as in a `Plan`
@@ -92,9 +107,11 @@ def compare_row(tok,           # The tokenizer
                 written=(),    # Character ranges of `text` the row's author wrote (prompts, messages): their whitespace is prompt, not template
                )->list:
     "The `Finding`s of one row: where the pipeline's trained tokens depart from the trained characters."
+    table = bytes_table(tok)
+    if (p := _vocab_problem(ids, labels, len(table))) is not None: return [p]   # the model cannot look them up
     if not any(l != MASK for l in labels): return [Finding('nothing_trained', "every label is -100")]
     if (p := _labels_problem(ids, labels)) is not None: return [p]
-    out, table = [], bytes_table(tok)
+    out = []
     t = Tokenized(text, ids, tok)
     ours = encode_batch(tok, [text])[0] if ours is None else ours
     if ids != ours and ids != encode_batch(tok, [text], add_special_tokens=True)[0]:   # a BOS the tokenizer adds itself is no drift
@@ -224,11 +241,12 @@ def views(self:LabelReport, i:int)->list:
     "Row `i` drawn twice: the pipeline's labels, and tokenlens'."
     p, plan = self.results[i].get('pipeline'), self.plans.get(i)
     if p is None or plan is None: return []
-    t = Tokenized(plan.text, p[0], self.tok)
     mine = mask_plan(self.tok, plan)
+    ours = (f"tokenlens: {mine.trainable} of {len(mine.input_ids)} tokens trained", mine.view, mine.layers())
+    if any(f.kind == 'ids_out_of_vocab' for f in self.results[i]['findings']): return [ours]   # its ids cannot be drawn
+    t = Tokenized(plan.text, p[0], self.tok)
     return [(f"{self.pipeline}: {sum(l != MASK for l in p[1])} of {len(p[0])} tokens trained", t,
-             {'label': ['trained' if l != MASK else 'masked' for l in p[1]], 'labels': p[1]}),
-            (f"tokenlens: {mine.trainable} of {len(mine.input_ids)} tokens trained", mine.view, mine.layers())]
+             {'label': ['trained' if l != MASK else 'masked' for l in p[1]], 'labels': p[1]}), ours]
 
 @patch
 def row_html(self:LabelReport, i:int, max_tokens:int=80)->str:
@@ -271,18 +289,42 @@ class _Keep(logging.Handler):
 
 _ROW = '__tokenlens_row'
 
+def _one_line(e:Exception)->str: return ' '.join(str(e).split()) or type(e).__name__
+
+_TRL_FORMATS = ('prompt/completion', 'conversational prompt/completion', 'messages', 'conversations', 'text')
+
+def _trl_format(row:dict, text_field:str)->str:
+    "The format TRL prepares `row` as, from its columns (one of `_TRL_FORMATS`), or what keeps TRL from preparing it."
+    if row.get('prompt') is not None:
+        if row.get('completion') is None: return 'a prompt without a completion'
+        chat = isinstance(p := row['prompt'], list) and bool(p) and isinstance(p[0], dict)
+        return ('conversational ' if chat else '') + 'prompt/completion'
+    for k in ('messages', 'conversations'):
+        if row.get(k) is not None: return k
+    if row.get(text_field) is not None: return 'text'
+    return f"none of the columns TRL reads (prompt, messages, conversations, {text_field})"
+
+def _one_format(rows:list, where:list, text_field:str):
+    "A `PipelineRefused` naming the first row TRL cannot prepare, or the first of a second format."
+    fmts = [_trl_format(r, text_field) for r in rows]
+    if (k := next((k for k,f in enumerate(fmts) if f not in _TRL_FORMATS), None)) is not None:
+        raise PipelineRefused(f"TRL cannot prepare {where[k]}: it has {fmts[k]}")
+    if (k := next((k for k,f in enumerate(fmts) if f != fmts[0]), None)) is not None:
+        raise PipelineRefused(f"TRL prepares one format per dataset, and {where[0]} is {fmts[0]} "
+                              f"but {where[k]} is {fmts[k]}: compare each format on its own")
+
 def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it is given)
                rows:list,        # Dataset rows as TRL takes them (one format for all)
                config:dict=None, # `SFTConfig` options, e.g. `{'assistant_only_loss': True, 'max_length': 2048}`
+               where:list=None,  # Where each row came from, for messages (default: `row k`)
               )->list:
     "TRL's `{'input_ids', 'labels'}` for each row, from `SFTTrainer`'s own dataset preparation (None where TRL dropped the row)."
     if importlib.util.find_spec('torch') is None or importlib.util.find_spec('trl') is None:   # the `train` extra brings both
         raise ImportError('comparing labels with TRL needs TRL and PyTorch: `pip install "tokenlens-kit[train]"`')
     import datasets, transformers
     from trl import SFTConfig, SFTTrainer
-    config = dict(config or {})
-    if bad := sorted(set(config) - set(SFTConfig.__dataclass_fields__)): raise ValueError(f"unknown SFTConfig option {bad[0]!r}")
-    if config.get('packing'): raise ValueError("packing joins rows into sequences, so TRL's labels cannot be compared row by row: compare with packing off")
+    config = check_sft_config(config)
+    _one_format(rows, where or [f"row {k}" for k in range(len(rows))], config.get('dataset_text_field') or 'text')
     stub = transformers.LlamaForCausalLM(transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
                                                                    num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1))
     try: ds = datasets.Dataset.from_list([{**r, _ROW: k} for k,r in enumerate(rows)])
@@ -295,7 +337,11 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
             args = SFTConfig(output_dir=d, report_to='none', use_cpu=True, bf16=False, fp16=False, save_strategy='no', logging_strategy='no',
                              **{'dataset_num_proc': None, **config})
             try: trainer = SFTTrainer(model=stub, args=args, train_dataset=ds, processing_class=copy.deepcopy(tok))
-            except (ValueError, TypeError, KeyError) as e: raise PipelineRefused(f"TRL refuses: {e}") from None
+            except (ValueError, TypeError, KeyError) as e:
+                raise PipelineRefused(f"TRL refuses: {_one_line(e)}") from None
+            except OSError as e:   # the tokenizer chat_template_path names cannot be loaded (not there, or offline)
+                path = config.get('chat_template_path')
+                raise PipelineRefused(f"TRL cannot load chat_template_path {path!r}: {_one_line(e)}") from None
     finally:
         log.removeHandler(keep); log.propagate = True
         if bars: datasets.enable_progress_bars()
@@ -303,4 +349,77 @@ def trl_labels(tok,              # The tokenizer (copied: TRL changes the one it
     for ex in prepared:
         labels = ex['labels'] if 'labels' in prepared.column_names else trainer.data_collator([ex])['labels'][0].tolist()
         out[ex[_ROW]] = {'input_ids': list(ex['input_ids']), 'labels': list(labels)}
+    if grown := next((i for r in out if r for i in r['input_ids'] if i >= len(tok)), None):   # chat_template_path adds
+        name, path = trainer.processing_class.convert_ids_to_tokens(grown), config.get('chat_template_path')
+        raise PipelineRefused(f"TRL's ids use {name!r}, a token chat_template_path {path!r} added to the tokenizer: "
+                              "compare with a tokenizer that has it")
     return PipelineRows(out, dict.fromkeys(m.replace('[RANK 0] ', '') for m in keep.messages))
+
+# %% ../nbs/05a_compare.ipynb #78a0ab63
+_TEMPLATE_FILES = ('.jinja', '.j2')
+_TOKENIZER_FILES = ('tokenizer_config.json', 'tokenizer.json')
+
+def _template_source(path)->str:
+    "What TRL makes of `path`: 'file' (a Jinja template), 'folder' or 'hub' (a tokenizer whose template it takes)."
+    if not isinstance(path, str): raise ValueError(f"chat_template_path must be a path or a Hub id, got {path!r}")
+    if os.path.isfile(path) and path.endswith(_TEMPLATE_FILES): return 'file'
+    if os.path.isdir(path):
+        if any(os.path.isfile(os.path.join(path, f)) for f in _TOKENIZER_FILES): return 'folder'
+        raise ValueError(f"chat_template_path {path!r}: a folder with no tokenizer in it "
+                         "(TRL takes the chat template of the tokenizer a folder holds)")
+    if os.path.isfile(path):
+        raise ValueError(f"chat_template_path {path!r}: TRL reads a template only from a .jinja or .j2 file")
+    if path.endswith(_TEMPLATE_FILES): raise ValueError(f"chat_template_path {path!r}: no such file")
+    from huggingface_hub.utils import validate_repo_id
+    try: validate_repo_id(path)
+    except ValueError: raise ValueError(f"chat_template_path {path!r}: no such file or folder, nor a Hub id") from None
+    return 'hub'
+
+_PACKING = "packing joins rows into sequences, so TRL's labels cannot be compared row by row: compare with packing off"
+_SKIP = ("dataset_kwargs: skip_prepare_dataset makes TRL train on the rows as they are, already tokenized; "
+         "compare such rows' labels directly (--labels, or compare_labels)")
+_FLAGS = ('completion_only_loss', 'assistant_only_loss', 'padding_free', 'packing')
+_NAMES = ('dataset_text_field', 'eos_token', 'pad_token', 'truncation_mode', 'packing_strategy')
+
+def _dataset_kwargs(v)->dict:
+    "`dataset_kwargs` as `SFTTrainer` reads it: a mapping, or a JSON object in a string (which `SFTConfig` parses)."
+    if isinstance(v, str) and v.startswith('{'):
+        try: v = json.loads(v)
+        except ValueError as e: raise ValueError(f"dataset_kwargs {v!r}: not valid JSON ({e})") from None
+    if not isinstance(v, dict):
+        raise ValueError(f"dataset_kwargs must be a mapping such as {{skip_prepare_dataset: false}}, "
+                         f"got {type(v).__name__} {v!r}")
+    if not isinstance(skip := v.get('skip_prepare_dataset', False), bool):
+        raise ValueError(f"dataset_kwargs: skip_prepare_dataset must be true or false, got {skip!r}")
+    if v.get('skip_prepare_dataset'): raise ValueError(_SKIP)
+    return v
+
+def check_sft_config(cfg:dict, # `SFTConfig` options, e.g. `{'assistant_only_loss': True}` from a TRL config file
+                    )->dict:
+    "`cfg` checked the way `SFTConfig` and `SFTTrainer` read it: a `ValueError` of one line naming the option."
+    if cfg is None: return {}
+    if not isinstance(cfg, dict): raise ValueError(f"the SFTConfig options must be a mapping, got {type(cfg).__name__}")
+    if not cfg: return {}
+    from trl import SFTConfig
+    if bad := sorted(set(cfg) - set(SFTConfig.__dataclass_fields__), key=str):
+        raise ValueError(f"unknown SFTConfig option {bad[0]!r}")
+    cfg = dict(cfg)
+    for k,want,say in [(k, bool, 'true or false') for k in _FLAGS] + [(k, str, 'a string') for k in _NAMES]:
+        if cfg.get(k) is not None and not isinstance(cfg[k], want):
+            raise ValueError(f"{k} must be {say}, got {cfg[k]!r}")
+    if (n := cfg.get('max_length')) is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        raise ValueError(f"max_length must be a whole number of tokens or null, got {n!r}")
+    if cfg.get('dataset_kwargs') is not None: cfg['dataset_kwargs'] = _dataset_kwargs(cfg['dataset_kwargs'])
+    if cfg.get('packing'): raise ValueError(_PACKING)
+    if cfg.get('chat_template_path') is not None: _template_source(cfg['chat_template_path'])
+    return cfg
+
+def sft_chat_template(cfg:dict)->str:
+    "The chat template TRL trains with under `cfg`'s `chat_template_path` (None when it keeps the tokenizer's)."
+    path = check_sft_config(cfg).get('chat_template_path')
+    if path is None: return None
+    if _template_source(path) == 'file': return Path(path).read_text(encoding='utf-8')
+    import transformers
+    try: return transformers.AutoTokenizer.from_pretrained(path).get_chat_template()
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise PipelineRefused(f"TRL cannot load chat_template_path {path!r}: {_one_line(e)}") from None
