@@ -132,7 +132,7 @@ def test_a_pipe_is_refused_not_read(tmp_path):
     r = run('audit', str(fifo), '--quiet')    # reading would wait forever for a writer
     assert r.returncode == 2 and 'not a regular file (a pipe or a device?)' in r.stderr, r.stderr
 
-@pytest.mark.parametrize('report,message', [('data.jsonl', 'is the dataset itself: writing the report would replace it'),
+@pytest.mark.parametrize('report,message', [('data.jsonl', 'is the dataset (data.jsonl): writing the report would replace it'),
                                             ('missing/report.html', 'the folder'), ('.', 'is a folder')])
 def test_report_problems_stop_the_run_first(tmp_path, report, message):
     f = write(tmp_path/'data.jsonl', (GOOD + '\n').encode())

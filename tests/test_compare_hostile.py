@@ -2,7 +2,7 @@
 import json, re
 import pytest
 pytest.importorskip('trl')
-from tokenlens.audit import main
+from tokenlens.cli import main
 from tokenlens.compare import check_sft_config, sft_chat_template
 from tokenlens.models import load_tokenizer
 
@@ -57,8 +57,6 @@ def test_cli_chat_template_path_trl_cannot_load_is_an_input_error(tmp_path, caps
     path = path.format(tmp=tmp_path)
     input_error(*against_trl(tmp_path, capsys, f"chat_template_path: {path}\n", [CHAT, CHAT]), says)
 
-@pytest.mark.xfail(strict=True, reason="_compare_cli reads a .jinja chat_template_path before checking it: "
-                                       "it must call compare.check_sft_config first (06_audit)")
 def test_cli_missing_jinja_chat_template_path_is_an_input_error(tmp_path, capsys):
     got = against_trl(tmp_path, capsys, f"chat_template_path: {tmp_path}/missing.jinja\n", [CHAT, CHAT])
     input_error(*got, 'no such file')

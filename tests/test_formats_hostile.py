@@ -18,7 +18,8 @@ from functools import cache
 import pytest
 import trl
 
-from tokenlens.audit import check_rows, main
+from tokenlens.audit import check_rows
+from tokenlens.cli import main
 from tokenlens.formats import ROLES, Info, map_fields, parse_role_map, plan_row
 from tokenlens.models import load_tokenizer
 

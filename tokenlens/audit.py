@@ -18,7 +18,7 @@ from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
-from .compare import Finding, compare_labels, trl_labels
+from .compare import Finding, compare_labels, sft_chat_template, trl_labels
 from .sources import (BadRow, InputError, Rows, Source, Where, count_rows, file_kind, file_label, iter_rows, resolve, shown_name,
                                _json_rows, _jsonl_lines, _loads, _parquet_rows)
 
@@ -367,12 +367,12 @@ def audit(dataset,                   # A file, glob, folder, URL or Hub id (see 
         src = {k: v for k,v in dict(split=split, config=config, revision=revision, data_files=data_files).items() if v is not None}
         rows = _as_rows(dataset, limit, fields, **src)
         ok = [k for k,r in enumerate(rows.rows) if isinstance(r, dict)]
-        got = trl_labels(tok, [rows.rows[k] for k in ok], trl_config)
+        got = trl_labels(tok, [rows.rows[k] for k in ok], trl_config, [rows.where[k] for k in ok])
         aligned = [None] * len(rows.rows)
         for k,g in zip(ok, got): aligned[k] = g
         return compare_labels(tok, rows.rows, type(got)(aligned, got.notes), pipeline='TRL', where=rows.where, fail_on=fail_on, format=format,
-                              response_template=response_template, instruction_template=instruction_template, chat_template=chat_template,
-                              **({'role_map': role_map} if role_map else {}))
+                              response_template=response_template, instruction_template=instruction_template,
+                              chat_template=chat_template or sft_chat_template(trl_config or {}), **({'role_map': role_map} if role_map else {}))
     if engine not in ('local', 'ray'): raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")
     if format not in FORMATS: raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     max_length, limit, chunk_size = check_size(max_length, 'max_length'), check_size(limit, 'limit'), check_size(chunk_size, 'chunk_size')

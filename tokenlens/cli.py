@@ -11,8 +11,8 @@ import argparse, contextlib, html, inspect, json, signal, sys, threading, typing
 from pathlib import Path
 from fastcore.docments import docments
 from .core import spans_table, tokenize
-from .formats import FORMATS
-from .compare import PipelineRefused, compare_labels, trl_labels
+from .formats import FORMATS, parse_role_map
+from .compare import PipelineRefused, check_sft_config, compare_labels, sft_chat_template, trl_labels
 from .sources import InputError, Rows, read_rows, resolve, shown_name
 from .audit import (DEMO, DEMO_MAX_LENGTH, KEEP, SEVERITIES, AuditReport, Tally, audit, row_record, sarif_log, sarif_results,
                              _as_rows, _CSS, _kinds)
@@ -181,12 +181,13 @@ def _align(rows:Rows, labelled:Rows, id_column:str=None)->list:
 
 def _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)->int:
     "`tokenlens audit --against trl` / `--labels FILE`: the label comparison, printed, and its exit status."
-    try: cfg = _read_sft_config(trl_config)
+    try:
+        cfg = check_sft_config(_read_sft_config(trl_config))
+        if kw.get('chat_template') is None: kw['chat_template'] = sft_chat_template(cfg)   # the template TRL trains with
     except InputError as e: return _fail(str(e))
+    except ValueError as e: return _fail(f"--trl-config {trl_config}: {e}")
     if cfg.get('dataset_text_field') and not fields.get('text'): fields = {**fields, 'text': cfg['dataset_text_field']}
     if cfg.get('dataset_text_field'): cfg['dataset_text_field'] = 'text'   # TRL gets the rows with their columns renamed
-    if (path := cfg.get('chat_template_path')) and str(path).endswith(('.jinja', '.j2')) and kw.get('chat_template') is None:
-        kw['chat_template'] = Path(path).read_text(encoding='utf-8')
     try: items = _as_rows(rows, None, fields or None)
     except ValueError as e: return _fail(str(e))
     try:
@@ -196,7 +197,7 @@ def _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, 
             name = Path(labels).name
         else:
             ok = [k for k,r in enumerate(items.rows) if isinstance(r, dict)]
-            got = trl_labels(tok, [items.rows[k] for k in ok], cfg)
+            got = trl_labels(tok, [items.rows[k] for k in ok], cfg, [items.where[k] for k in ok])
             aligned = [None] * len(items.rows)
             for k,g in zip(ok, got): aligned[k] = g
             aligned, name = type(got)(aligned, got.notes), 'TRL'
@@ -265,8 +266,8 @@ def tokenlens_audit(
     except ValueError as e: return _fail(f"--{e}")
     fields = {k: v for k,v in dict(messages=messages_field, prompt=prompt_field, completion=completion_field, text=text_field,
                                    role=role_field, content=content_field).items() if v}
-    try: roles = dict(p.split('=', 1) for p in role_map.split(',')) if role_map else None
-    except ValueError: return _fail(f"--role-map {role_map!r}: expected FROM=TO pairs separated by commas, e.g. human=user,bot=assistant")
+    try: roles = parse_role_map(role_map) if role_map is not None else None
+    except ValueError as e: return _fail(f"--role-map {role_map!r}: {e}")
     if file is None: file, max_length = DEMO, max_length or DEMO_MAX_LENGTH
     try:                                  # everything about the run is checked before a row is read
         source = resolve(file, split, config, revision, data_files)
