@@ -13,12 +13,13 @@ from fastcore.basics import patch
 import tokenlens, tokenlens.core
 from .core import Tokenized, bytes_table, check_size, encode_batch, encode_prefixes, show_bytes, tokenize
 from .drift import prefix_drift
-from .formats import FIELDS, FORMATS, Info, NO_TEMPLATE, SIDES, NothingToTrain, detect_format, map_fields, plan_row, preference_sides
+from .formats import (FIELDS, FORMATS, Info, NO_TEMPLATE, SIDES, NothingToTrain, RowPlan, detect_format, map_fields, plan_row,
+                      preference_sides)
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
-from .compare import Finding, compare_labels, sft_chat_template, trl_labels
+from .compare import Finding, compare_labels, sft_chat_template, trl_labels, written_spans
 from .sources import (BadRow, InputError, Rows, Source, Where, count_rows, file_kind, file_label, iter_rows, resolve, shown_name,
                                _json_rows, _jsonl_lines, _loads, _parquet_rows)
 
@@ -84,10 +85,10 @@ def _byte_char(tb:bytes, b:int)->int:
     "The character index of byte `b` of the UTF-8 text `tb` (the character it falls in)."
     return len(tb[:max(b, 0)].decode('utf-8', errors='ignore'))
 
-def _special_at(special, text:str, contents:list):
-    "The span in `text` of the first special-token text a user string holds, when that string is written verbatim."
-    for c in contents:
-        if (m := special.search(c)) and (p := text.find(c)) >= 0: return (p + m.start(), p + m.end())
+def _special_at(special, text:str, plan:RowPlan):
+    "The span in `text` of the first special-token text a user string holds (placed by the plan, else searched in order)."
+    for s,e in plan.plan.written if plan.plan.written is not None else written_spans(text, plan.contents):
+        if m := special.search(text, s, e): return m.span()
 
 def check_rows(tok,                 # The tokenizer
                rows:list,           # Rows (dicts, or `BadRow`s)
@@ -152,7 +153,7 @@ def check_rows(tok,                 # The tokenizer
                              None, (at, at + 1)))
         hits = sorted({m.group() for c in p.contents for m in special.finditer(c)}) if special else []
         if hits: f.append(Finding('special_text', f"the row's text contains {', '.join(map(repr, hits))}, encoded as control token(s) "
-                                  f"{[tok.convert_tokens_to_ids(h) for h in hits]}", None, _special_at(special, text, p.contents)))
+                                  f"{[tok.convert_tokens_to_ids(h) for h in hits]}", None, _special_at(special, text, p)))
         if any(x.token is None and x.span for x in f):   # findings placed by characters: the token there
             t = t or Tokenized(text, full[k], tok)
             f[:] = [x._replace(token=_token_at(t, x.span[0])) if x.token is None and x.span and len(t) else x for x in f]

@@ -16,7 +16,8 @@ from .render import focus_layer, legend_html, render_html
 
 # %% auto #0
 __all__ = ['LABEL_KINDS', 'LABEL_SEVERITY', 'LABEL_ADVICE', 'pipeline_labels', 'Finding', 'compare_row', 'LabelReport',
-           'compare_labels', 'PipelineRefused', 'PipelineRows', 'trl_labels', 'check_sft_config', 'sft_chat_template']
+           'written_spans', 'compare_labels', 'PipelineRefused', 'PipelineRows', 'trl_labels', 'check_sft_config',
+           'sft_chat_template']
 
 # %% ../nbs/05a_compare.ipynb #57b7ee8b
 LABEL_KINDS = {
@@ -160,11 +161,13 @@ class LabelReport:
         worst = ('error', 'warning', 'info')[:('error', 'warning', 'info').index(self.fail_on) + 1]
         return int(any(LABEL_SEVERITY[f.kind] in worst for r in self.results for f in r['findings']))
 
-def _written(text:str, contents:list)->list:
-    "Where each string the row's author wrote sits in `text`, in order (strings the template changed are not found)."
+def written_spans(text:str, contents:list)->list:
+    "Where each string the row's author wrote sits in `text`, searched in order (strings the template changed are not found)."
     out, p = [], 0
     for c in contents:
-        if c and (q := text.find(c, p)) >= 0: out.append((q, q + len(c))); p = q + len(c)
+        if c and (q := text.find(c, p)) >= 0:
+            out.append((q, q + len(c)))
+            p = q + len(c)
     return out
 
 def _pipeline_row(rows, k, where):
@@ -189,7 +192,8 @@ def compare_labels(tok,                  # The tokenizer
         results.append(r)
         try:
             rp = plan_row(tok, row, **plan_kwargs)
-            plans[k], written[k] = rp.plan, _written(rp.plan.text, rp.contents)
+            plans[k] = rp.plan
+            written[k] = rp.plan.written if rp.plan.written is not None else written_spans(rp.plan.text, rp.contents)
         except (KeyError, TypeError, ValueError) as e:
             r['skipped'] = f"tokenlens cannot plan the row (see the audit): {e.args[0] if e.args else type(e).__name__}"
     keys = list(plans)

@@ -316,8 +316,9 @@ def layout_chat(tok,                    # The tokenizer
 class NothingToTrain(ValueError):
     "An example with no text to train: an empty reply, or a response template that is not there."
 
-Plan = namedtuple('Plan', 'text ranges notes', defaults=((),))
-Plan.__doc__ = "What to encode (`text`), which character `ranges` to train, and `notes` on anything labelling should report."
+Plan = namedtuple('Plan', 'text ranges notes written', defaults=((), None))
+Plan.__doc__ = ("What to encode (`text`), which character `ranges` to train, `notes` on anything labelling should report, and "
+                "where the strings the row's author wrote are (`written`, when the plan knows).")
 
 # %% ../nbs/01a_formats.ipynb #87b30f12
 EOS_POLICIES = ('turn', 'last', 'all', 'none')
@@ -387,7 +388,7 @@ def chat_plan(tok,                           # The tokenizer
         if not any(s.msg == k for s in lay.slots) and k not in lay.tool_calls:
             notes.append(f"messages[{k}] ({msgs[k]['role']}) is empty: nothing of it is trained")
     if not trained: notes.append("no message has a role to train: nothing is trained")
-    return Plan(lay.text, sorted(ranges), notes)
+    return Plan(lay.text, sorted(ranges), notes, [span[:2] for span in lay.spans if span])
 
 # %% ../nbs/01a_formats.ipynb #a309ad93
 def _check_segments(segments, field='segments'):
@@ -412,7 +413,7 @@ def prompt_completion_plan(tok, prompt:str, completion:str, eos:bool=True)->Plan
     for name,v in (('prompt', prompt), ('completion', completion)):
         if not isinstance(v, str): raise TypeError(f"{name} must be a str, got {type(v).__name__}")
     text = prompt + completion + (tok.eos_token if eos and tok.eos_token else '')
-    return Plan(text, [(len(prompt), len(text))])
+    return Plan(text, [(len(prompt), len(text))], (), [(0, len(prompt)), (len(prompt), len(prompt) + len(completion))])
 
 def conversational_plan(tok, prompt:list, completion:list, **chat_kwargs)->Plan:
     "The `Plan` for TRL's conversational prompt/completion: the completion's messages are trained."
@@ -610,7 +611,9 @@ def _completion_row(tok, row, format, chat_template, eos=True, role_map=None, **
         prompt, completion = _field(row, 'prompt'), _field(row, 'completion')
         contents = [prompt, completion]
     if not completion.strip(): raise NothingToTrain(f"{'output' if format == 'alpaca' else 'completion'} is empty: nothing to train")
-    return RowPlan(format, prompt_completion_plan(tok, prompt, completion, eos), prompt, contents)
+    plan = prompt_completion_plan(tok, prompt, completion, eos)
+    if format == 'alpaca': plan = plan._replace(written=None)   # the prompt holds the alpaca template's own text
+    return RowPlan(format, plan, prompt, contents)
 
 def _text_row(row, response_template, instruction_template):
     text = _field(row, 'text')
