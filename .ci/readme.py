@@ -1,13 +1,13 @@
 """Write README.md from nbs/index.ipynb without Quarto: hidden cells and `#|` directives dropped, outputs kept.
-`python .ci/readme.py --check` fails if README.md is out of date."""
+`python .ci/readme.py --check` fails if README.md is out of date; `--test-command` prints the README's test command."""
 import sys, copy
 from pathlib import Path
-import nbformat
-from nbconvert import MarkdownExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 
 def readme_text():
+    import nbformat
+    from nbconvert import MarkdownExporter
     nb = nbformat.read(ROOT/'nbs'/'index.ipynb', as_version=4)
     cells = []
     for c in nb.cells:
@@ -25,7 +25,14 @@ def readme_text():
     head = "<!-- Generated from nbs/index.ipynb by .ci/readme.py: edit the notebook, not this file. -->\n\n"
     return head + body.strip() + '\n'
 
+def test_command()->str:
+    "The README's test command: the quick start's line that ends in `pytest`."
+    lines = [l for l in (ROOT/'README.md').read_text().splitlines() if l.startswith('pip install') and l.endswith('&& pytest')]
+    if len(lines) != 1: sys.exit(f"README.md should have one test command ending in '&& pytest', found {lines}")
+    return lines[0]
+
 if __name__ == '__main__':
+    if '--test-command' in sys.argv: sys.exit(print(test_command()))
     new = readme_text()
     if '--check' in sys.argv:
         if (ROOT/'README.md').read_text() != new:

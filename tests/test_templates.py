@@ -27,6 +27,8 @@ from tokenlens.formats import chat_plan
 from tokenlens.masking import MASK, mask_chat, mask_rows, mask_template
 from tokenlens.models import load_tokenizer
 
+pytestmark = pytest.mark.slow   # the full suite only: every shipped chat template, with property tests
+
 TRL_TEMPLATES = os.path.join(os.path.dirname(trl.__file__), 'chat_templates')
 
 @cache
