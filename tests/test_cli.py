@@ -290,3 +290,12 @@ def test_ctrl_c_leaves_a_valid_sarif_log(tmp_path):
     log = json.loads(out)
     inv = log['runs'][0]['invocations'][0]
     assert status == 130 and inv['executionSuccessful'] is False and inv['exitCode'] == 130, (status, err[-500:])
+
+def test_ray_cannot_write_into_the_output():
+    "With engine ray, what Ray's own processes write to file descriptor 1 (raylet warnings) goes to stderr, not into JSON."
+    code = ("import os; from tokenlens.cli import _own_stdout, _out\n"
+            "with _own_stdout():\n    os.write(1, b'(raylet) WARNING\\n'); print('stray print'); _out('{\"type\": \"row\"}')\n"
+            "_out('{\"type\": \"summary\"}')")
+    r = subprocess.run([os.sys.executable, '-c', code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 0 and r.stdout.splitlines() == ['{"type": "row"}', '{"type": "summary"}'], (r.stdout, r.stderr)
+    assert '(raylet) WARNING' in r.stderr and 'stray print' in r.stderr, r.stderr
