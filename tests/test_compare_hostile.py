@@ -2,6 +2,7 @@
 import json, re
 import pytest
 pytest.importorskip('trl')
+pytestmark = pytest.mark.slow   # the full suite only: each test runs TRL's dataset preparation
 from tokenlens.cli import main
 from tokenlens.compare import check_sft_config, sft_chat_template
 from tokenlens.models import load_tokenizer
