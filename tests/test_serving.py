@@ -104,7 +104,8 @@ def test_stop_check_is_right_for_smollm2(tok, llama):
     (f,) = [f for f in rep.results[0]['findings'] if f.kind == 'server_stop']
     assert "'<file_sep>' (5), which the server does not stop at (it stops at '<|im_end|>')" in f.message
     pc = server_check(tok, llama, [{'prompt': 'Hi', 'completion': ' there'}], eos=False)
-    assert [f.kind for f in pc.results[0]['findings']] == ['server_stop'] and 'no special token' in pc.results[0]['findings'][0].message
+    (f,) = pc.results[0]['findings']
+    assert f.kind == 'server_stop' and 'no special token' in f.message
 
 def test_a_row_that_cannot_be_planned_is_skipped_not_fatal(tok, llama):
     rep = server_check(tok, llama, [{'messages': 'nope'}, {'nothing': 1}, AGREE[0]])
@@ -179,19 +180,22 @@ def completions(body):
     "`/v1/completions` of vLLM and SGLang: the forced token ends generation when it is SmolLM2's EOS."
     (tid,) = [int(k) for k in body['logit_bias']]
     return 200, {'id': 'cmpl-1', 'object': 'text_completion', 'model': body.get('model'),
-                 'choices': [{'index': 0, 'text': '', 'finish_reason': 'stop' if tid in (0, 2) else 'length', 'stop_reason': None}]}
+                 'choices': [{'index': 0, 'text': '', 'finish_reason': 'stop' if tid in (0, 2) else 'length',
+                              'stop_reason': None}]}
 
 def vllm_routes(tok, extra_bos=False):
     "vLLM's /tokenize: `{prompt}` or `{messages, add_generation_prompt, ...}` -> `{count, max_model_len, tokens}`."
     def tokenize(body):
         if 'messages' in body:
-            text = tok.apply_chat_template(body['messages'], tokenize=False, add_generation_prompt=body.get('add_generation_prompt', True))
+            text = tok.apply_chat_template(body['messages'], tokenize=False,
+                                           add_generation_prompt=body.get('add_generation_prompt', True))
             ids = tok.encode(text, add_special_tokens=body.get('add_special_tokens', False))
         else: ids = tok.encode(body['prompt'], add_special_tokens=body.get('add_special_tokens', True))
         ids = [1] + ids if extra_bos else ids
         return 200, {'count': len(ids), 'max_model_len': 8192, 'tokens': ids, 'token_strs': None}
     return {('GET', '/version'): lambda b: (200, {'version': '0.32.0'}),
-            ('GET', '/v1/models'): lambda b: (200, {'object': 'list', 'data': [{'id': MODEL, 'object': 'model', 'owned_by': 'vllm'}]}),
+            ('GET', '/v1/models'): lambda b: (200, {'object': 'list',
+                                                    'data': [{'id': MODEL, 'object': 'model', 'owned_by': 'vllm'}]}),
             ('POST', '/tokenize'): tokenize,
             ('POST', '/detokenize'): lambda b: (200, {'prompt': tok.decode(b['tokens'])}),
             ('POST', '/v1/completions'): completions}
@@ -202,7 +206,8 @@ def sglang_routes(tok):
         if 'prompt' not in body: return 400, {'object': 'error', 'message': 'prompt is required', 'code': 400}
         ids = tok.encode(body['prompt'], add_special_tokens=body.get('add_special_tokens', True))
         return 200, {'tokens': ids, 'count': len(ids), 'max_model_len': 8192}
-    return {('GET', '/get_model_info'): lambda b: (200, {'model_path': MODEL, 'tokenizer_path': MODEL, 'is_generation': True}),
+    info = {'model_path': MODEL, 'tokenizer_path': MODEL, 'is_generation': True}
+    return {('GET', '/get_model_info'): lambda b: (200, info),
             ('GET', '/get_server_info'): lambda b: (200, {'version': '0.5.4', 'model_path': MODEL}),
             ('POST', '/tokenize'): tokenize,
             ('POST', '/detokenize'): lambda b: (200, {'text': tok.decode(b['tokens'])}),
@@ -212,14 +217,17 @@ def tgi_routes(tok, refuse=None):
     "TGI: `/chat_tokenize` -> `{tokenize_response: [{id, text, start, stop}], templated_text}`, `/tokenize` -> a list."
     def simple(text):
         enc = tok(text, add_special_tokens=True, return_offsets_mapping=True)
-        return [{'id': i, 'text': text[s:e], 'start': s, 'stop': e} for i,(s,e) in zip(enc['input_ids'], enc['offset_mapping'])]
+        pairs = zip(enc['input_ids'], enc['offset_mapping'])
+        return [{'id': i, 'text': text[s:e], 'start': s, 'stop': e} for i,(s,e) in pairs]
     def chat_tokenize(body):
         text = tok.apply_chat_template(body['messages'], tokenize=False, add_generation_prompt=True)
-        if refuse and refuse in text: return 422, {'error': 'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 512',
-                                                   'error_type': 'validation'}
+        if refuse and refuse in text:
+            return 422, {'error': 'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 512',
+                         'error_type': 'validation'}
         return 200, {'tokenize_response': simple(text), 'templated_text': text}
-    return {('GET', '/info'): lambda b: (200, {'model_id': MODEL, 'model_sha': None, 'max_input_tokens': 4095, 'max_total_tokens': 4096,
-                                               'router': 'text-generation-router', 'version': '3.3.4', 'sha': None}),
+    info = {'model_id': MODEL, 'model_sha': None, 'max_input_tokens': 4095, 'max_total_tokens': 4096,
+            'router': 'text-generation-router', 'version': '3.3.4', 'sha': None}
+    return {('GET', '/info'): lambda b: (200, info),
             ('POST', '/chat_tokenize'): chat_tokenize,
             ('POST', '/tokenize'): lambda b: (200, simple(b['inputs']))}
 
@@ -239,7 +247,8 @@ def test_vllm_client(tok, standin):
     rep = server_check(tok, c, AGREE + SPLIT)
     assert rep.counts == Counter() and rep.prompts == 12, rep.summary()   # the stand-in tokenizes as training does
     chats = [b for b in s.posts('/tokenize') if 'messages' in b]
-    assert chats and all(b['add_generation_prompt'] is True and b['add_special_tokens'] is False and b['model'] == MODEL for b in chats)
+    assert chats and all(b['add_generation_prompt'] is True and b['add_special_tokens'] is False for b in chats)
+    assert all(b['model'] == MODEL for b in chats)
     texts = [b for b in s.posts('/tokenize') if 'prompt' in b]
     assert texts and all(b['add_special_tokens'] is True for b in texts)
     assert {tuple(b['logit_bias']) for b in s.posts('/v1/completions')} == {('2',)}
@@ -249,7 +258,8 @@ def test_vllm_stand_in_that_adds_a_bos(tok, standin):
     c = connect(standin(vllm_routes(tok, extra_bos=True)).url, kind='vllm')
     rep = server_check(tok, c, AGREE[:1])
     assert rep.flagged[0]['causes'] == ['bos_doubled'], rep.summary()
-    assert rep.flagged[0]['findings'][0].message.startswith('messages[1]: first divergence at token 1 (training) / 1 (server)')
+    msg = rep.flagged[0]['findings'][0].message
+    assert msg.startswith('messages[1]: first divergence at token 1 (training) / 1 (server)'), msg
 
 def test_sglang_client(tok, standin):
     s = standin(sglang_routes(tok))
@@ -265,8 +275,8 @@ def test_tgi_client_and_a_refused_row(tok, standin):
     s = standin(tgi_routes(tok, refuse='refuse me'))
     c = connect(s.url)
     assert isinstance(c, TGIClient) and c.version == '3.3.4'
-    assert c.render([{'role': 'user', 'content': 'Hi'}]) == tok.apply_chat_template([{'role': 'user', 'content': 'Hi'}], tokenize=False,
-                                                                                  add_generation_prompt=True)
+    hi = [{'role': 'user', 'content': 'Hi'}]
+    assert c.render(hi) == tok.apply_chat_template(hi, tokenize=False, add_generation_prompt=True)
     rep = server_check(tok, c, AGREE[:2] + [chat('please refuse me', 'no')])
     assert [f.kind for r in rep.results for f in r['findings']] == ['server_error'], rep.summary()
     f = rep.results[2]['findings'][0]
@@ -275,12 +285,14 @@ def test_tgi_client_and_a_refused_row(tok, standin):
 
 def test_a_kind_that_does_not_answer_as_itself(tok, standin):
     s = standin(vllm_routes(tok))
-    with pytest.raises(ServerError, match=r'is no tgi server \(tgi: GET /info: HTTP 404: Not Found\)'): connect(s.url, kind='tgi')
+    with pytest.raises(ServerError, match=r'is no tgi server \(tgi: GET /info: HTTP 404: Not Found\)'):
+        connect(s.url, kind='tgi')
 
 def test_an_http_server_that_is_no_inference_server(standin):
     s = standin({('GET', '/props'): lambda b: (200, {'hello': 'world'})})
     t0 = time.time()
-    with pytest.raises(ServerError, match='answers, but is no llama.cpp, vLLM, SGLang or TGI server') as e: connect(s.url)
+    with pytest.raises(ServerError, match='answers, but is no llama.cpp, vLLM, SGLang or TGI server') as e:
+        connect(s.url)
     assert time.time() - t0 < 3
     assert 'llamacpp: GET /props answered, but not as llamacpp does' in str(e.value)
 
@@ -292,13 +304,15 @@ def test_busy_server_is_retried_a_bounded_number_of_times(standin):
     s = standin({('POST', '/x'): flaky})
     assert http_json(s.url + '/x', {}, retries=2, backoff=0.01) == {'ok': True} and len(calls) == 3
     calls.clear()
-    with pytest.raises(RequestFailed, match='HTTP 503: loading model') as e: http_json(s.url + '/x', {}, retries=1, backoff=0.01)
+    with pytest.raises(RequestFailed, match='HTTP 503: loading model') as e:
+        http_json(s.url + '/x', {}, retries=1, backoff=0.01)
     assert len(calls) == 2 and e.value.status == 503
 
 def test_a_slow_server_times_out(standin):
     s = standin({('GET', '/slow'): lambda b: (200, {})}, delay=1.0)
     t0 = time.time()
-    with pytest.raises(RequestFailed, match='timed out'): http_json(s.url + '/slow', timeout=0.2, retries=1, backoff=0.01)
+    with pytest.raises(RequestFailed, match='timed out'):
+        http_json(s.url + '/slow', timeout=0.2, retries=1, backoff=0.01)
     assert time.time() - t0 < 1.5
 
 def test_requests_in_flight_are_bounded(tok, standin):

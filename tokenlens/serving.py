@@ -74,12 +74,15 @@ def http_json(url:str,            # The full address, e.g. http://127.0.0.1:8080
 # %% ../nbs/05b_serving.ipynb #c011
 def _ids(v, where:str)->list:
     "Token ids from a server's answer: ints, or `{id, ...}` objects (pieces, offsets)."
-    if isinstance(v, list) and all(isinstance(x, dict) and isinstance(x.get('id'), int) for x in v): return [x['id'] for x in v]
+    if isinstance(v, list) and all(isinstance(x, dict) and isinstance(x.get('id'), int) for x in v):
+        return [x['id'] for x in v]
     if isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v): return list(v)
     raise RequestFailed(f"{where} answered {json.dumps(v)[:80]}, not a list of token ids")
 
 def _key(j, key:str, where:str):
-    if not isinstance(j, dict) or key not in j: raise RequestFailed(f"{where} answered without {key!r}: {json.dumps(j)[:80]}")
+    "`j[key]`, or `RequestFailed` when the server's answer `j` (from `where`) has no `key`."
+    if not isinstance(j, dict) or key not in j:
+        raise RequestFailed(f"{where} answered without {key!r}: {json.dumps(j)[:80]}")
     return j[key]
 
 class ServerClient:
@@ -109,7 +112,7 @@ class ServerClient:
         raise NotImplementedError
     def detokenize(self, ids:list)->str: raise NotImplementedError
     def serve(self, prompt, add_special=None, parse_special=True, **template)->tuple:
-        "`(text, ids)`: the prompt as the server renders it (None where it shows ids only) and the ids it feeds the model."
+        "`(text, ids)`: the prompt as the server renders it (None: it shows ids only) and the ids it feeds the model."
         if isinstance(prompt, str): return prompt, self.tokenize(prompt, add_special, parse_special)
         text = self.render(prompt, **template)
         return text, self.tokenize(text, self.chat_add_special if add_special is None else add_special, parse_special)
@@ -120,7 +123,7 @@ class ServerClient:
 
 # %% ../nbs/05b_serving.ipynb #c013
 class LlamaCppClient(ServerClient):
-    "llama.cpp's server (and servers built on it): `/apply-template`, `/tokenize`, `/detokenize`, `/props`, `/completion`."
+    "llama.cpp's server (and servers built on it): `/apply-template`, `/tokenize`, `/props`, `/completion`."
     kind = 'llamacpp'
     @property
     def version(self)->str: return self.info.get('build_info')
@@ -134,16 +137,19 @@ class LlamaCppClient(ServerClient):
         body = dict(content=prompt, add_special=self.text_add_special if add_special is None else add_special,
                     parse_special=parse_special, with_pieces=False)
         return _ids(_key(self._post('/tokenize', body), 'tokens', '/tokenize'), '/tokenize')
-    def detokenize(self, ids:list)->str: return _key(self._post('/detokenize', {'tokens': list(ids)}), 'content', '/detokenize')
+    def detokenize(self, ids:list)->str:
+        return _key(self._post('/detokenize', {'tokens': list(ids)}), 'content', '/detokenize')
     def stops_at(self, token_id:int)->bool:
-        body = dict(prompt='Hi', n_predict=2, logit_bias=[[int(token_id), 100]], temperature=0, top_k=1, cache_prompt=False)
+        body = dict(prompt='Hi', n_predict=2, logit_bias=[[int(token_id), 100]], temperature=0, top_k=1,
+                    cache_prompt=False)
         return _key(self._post('/completion', body), 'stop_type', '/completion') == 'eos'
 
 # %% ../nbs/05b_serving.ipynb #c015
 class _OpenAIStops:
     "Where an OpenAI-compatible server stops: one forced token through `/v1/completions`, and its `finish_reason`."
     def stops_at(self, token_id:int)->bool:
-        body = dict(model=self.info.get('model'), prompt='Hi', max_tokens=2, temperature=0, logit_bias={str(int(token_id)): 100})
+        body = dict(model=self.info.get('model'), prompt='Hi', max_tokens=2, temperature=0,
+                    logit_bias={str(int(token_id)): 100})
         choice = _key(self._post('/v1/completions', body), 'choices', '/v1/completions')[0]
         return choice.get('finish_reason') == 'stop' and choice.get('stop_reason') is None
 
@@ -161,7 +167,8 @@ class VLLMClient(_OpenAIStops, ServerClient):
             if chat_template_kwargs: body['chat_template_kwargs'] = chat_template_kwargs
         if self.info.get('model'): body['model'] = self.info['model']
         return _ids(_key(self._post('/tokenize', body), 'tokens', '/tokenize'), '/tokenize')
-    def detokenize(self, ids:list)->str: return _key(self._post('/detokenize', {'tokens': list(ids)}), 'prompt', '/detokenize')
+    def detokenize(self, ids:list)->str:
+        return _key(self._post('/detokenize', {'tokens': list(ids)}), 'prompt', '/detokenize')
     def serve(self, prompt, add_special=None, parse_special=True, **template)->tuple:
         if isinstance(prompt, str): return prompt, self.tokenize(prompt, add_special, parse_special)
         return None, self.tokenize(prompt, add_special, parse_special, **template)
@@ -173,7 +180,8 @@ class SGLangClient(_OpenAIStops, ServerClient):
         if not isinstance(prompt, str): raise RequestFailed("SGLang's /tokenize takes text only, not a conversation")
         body = dict(prompt=prompt, add_special_tokens=self.text_add_special if add_special is None else add_special)
         return _ids(_key(self._post('/tokenize', body), 'tokens', '/tokenize'), '/tokenize')
-    def detokenize(self, ids:list)->str: return _key(self._post('/detokenize', {'tokens': list(ids)}), 'text', '/detokenize')
+    def detokenize(self, ids:list)->str:
+        return _key(self._post('/detokenize', {'tokens': list(ids)}), 'text', '/detokenize')
     def serve(self, prompt, add_special=None, parse_special=True, **template)->tuple:
         return prompt, self.tokenize(prompt, add_special, parse_special)
 
@@ -183,7 +191,8 @@ class TGIClient(ServerClient):
     def _chat(self, messages, tools=None, chat_template_kwargs=None, **_):
         body = dict(model='tgi', messages=messages, **({'tools': tools} if tools else {}))
         j = self._post('/chat_tokenize', body)
-        return _key(j, 'templated_text', '/chat_tokenize'), _ids(_key(j, 'tokenize_response', '/chat_tokenize'), '/chat_tokenize')
+        ids = _ids(_key(j, 'tokenize_response', '/chat_tokenize'), '/chat_tokenize')
+        return _key(j, 'templated_text', '/chat_tokenize'), ids
     def render(self, messages, add_generation_prompt=True, tools=None, chat_template_kwargs=None)->str:
         return self._chat(messages, tools)[0]
     def tokenize(self, prompt, add_special=None, parse_special=True, **template)->list:
@@ -195,14 +204,15 @@ class TGIClient(ServerClient):
 
 # %% ../nbs/05b_serving.ipynb #c017
 CLIENTS = {'llamacpp': LlamaCppClient, 'vllm': VLLMClient, 'sglang': SGLangClient, 'tgi': TGIClient}
-PROBES = {'llamacpp': ('/props', lambda j: 'default_generation_settings' in j or {'chat_template', 'bos_token'} <= set(j)),
-          'tgi': ('/info', lambda j: 'model_id' in j and 'version' in j),
-          'sglang': ('/get_model_info', lambda j: 'model_path' in j),
-          'vllm': ('/version', lambda j: set(j) == {'version'})}
+PROBES = {   # what only each server answers, in the order they are tried
+    'llamacpp': ('/props', lambda j: 'default_generation_settings' in j or {'chat_template', 'bos_token'} <= set(j)),
+    'tgi': ('/info', lambda j: 'model_id' in j and 'version' in j),
+    'sglang': ('/get_model_info', lambda j: 'model_path' in j),
+    'vllm': ('/version', lambda j: set(j) == {'version'})}
 SERVER_KINDS = ('auto', *CLIENTS)
 
 def _probe(url:str, kind:str, timeout:float):
-    "What server `kind` says about itself at `url`, or the reason it is not that server; `RequestFailed` when nothing answers."
+    "What server `kind` says about itself at `url`, or why it is not that server; `RequestFailed`: nothing answers."
     path, test = PROBES[kind]
     try: j = http_json(url + path, timeout=timeout, retries=0)
     except RequestFailed as e:
@@ -225,7 +235,8 @@ def connect(url:str,            # The server's address, e.g. http://127.0.0.1:80
             probe_timeout:float=2.0, # Seconds for the first connect and for each probe
            )->ServerClient:
     "A client for the inference server at `url`, or one clear `ServerError` within seconds."
-    if kind not in SERVER_KINDS: raise ValueError(f"unknown server kind {kind!r}; expected one of {', '.join(SERVER_KINDS)}")
+    if kind not in SERVER_KINDS:
+        raise ValueError(f"unknown server kind {kind!r}; expected one of {', '.join(SERVER_KINDS)}")
     u = urlsplit(url if isinstance(url, str) else '')
     if u.scheme not in ('http', 'https') or not u.hostname:
         raise ServerError(f"--server {url!r}: expected an address like http://127.0.0.1:8080")
@@ -247,7 +258,7 @@ SERVER_CAUSES = {
     'bos_added': "the server adds a BOS token training never had",
     'bos_missing': "training starts with a BOS token the server does not feed",
     'template_text': "the server's chat template writes other text than training's",
-    'special_parsed': "the same text, but special-token text is a control token on one side and spelled out on the other",
+    'special_parsed': "the same text, but special-token text is a control token on one side, spelled out on the other",
     'tokenizer_split': "the same text, split into other tokens by the server's tokenizer",
     'other_vocab': "the server's ids are outside the training tokenizer's vocabulary: it serves another model",
 }
@@ -258,7 +269,7 @@ SERVER_KIND_DOCS = {
 }
 SERVER_SEVERITY = dict(server_drift='warning', server_stop='error', server_error='warning')
 SERVER_ADVICE = dict(server_drift="serve with the template and tokenizer training used, or train on the server's ids",
-                     server_stop="train the token the server stops at after each reply, or configure the server's stop tokens",
+                     server_stop="train the token the server stops at after each reply, or set its stop tokens",
                      server_error="check the server's log; the row's prompt may exceed its context")
 
 # %% ../nbs/05b_serving.ipynb #c029
@@ -271,9 +282,11 @@ def text_difference(train:str, served:str)->str:
     where = f"at character {p} training has {show(train)}, the server {show(served)}"
     rest_t, rest_s = train[p:], served[p:]
     if re.sub(r'\s', '', train) == re.sub(r'\s', '', served): return f"whitespace differs: {where}"
-    if 'system' in served[:p+80] and 'system' not in train[:p+80] or 'system' in rest_s[:40] and 'system' not in rest_t[:40]:
+    near = lambda s, r: 'system' in s[:p+80] or 'system' in r[:40]   # a system turn where the texts part
+    if near(served, rest_s) and not near(train, rest_t):
         return f"the server's prompt has a system prompt training's has not (a default one?): {where}"
-    if 'system' in rest_t[:40] and 'system' not in rest_s[:40]: return f"training's prompt has a system prompt the server's has not: {where}"
+    if near(train, rest_t) and not near(served, rest_s):
+        return f"training's prompt has a system prompt the server's has not: {where}"
     if any(_DATE.search(s[max(0, p-10):p+60]) for s in (train, served)): return f"a date differs: {where}"
     return f"the text differs: {where}"
 
@@ -296,7 +309,7 @@ def compare_prompt(tok,              # The training tokenizer
     rep, table, bos = DriftReport(train, served), bytes_table(tok), getattr(tok, 'bos_token_id', None)
     spell = lambda ids: b''.join(table[x] for x in ids)
     ne, na = _lead(train.ids, bos), _lead(served.ids, bos)
-    if spell(train.ids) == spell(served.ids): ne = na = 0   # a BOS spelled out on the other side is special text, not a BOS
+    if spell(train.ids) == spell(served.ids): ne = na = 0   # a BOS spelled out on the other side: special text
     causes = ['bos_doubled' if na > 1 else 'bos_added'] if na > ne else ['bos_missing'] if ne > na else []
     te, ts = spell(train.ids[max(0, ne-na):]), spell(served.ids[max(0, na-ne):])   # the extra BOS left out
     detail = None
@@ -308,9 +321,9 @@ def compare_prompt(tok,              # The training tokenizer
         parsed = [r for r in rep.regions if special(train.ids[r.i0:r.i1]) != special(served.ids[r.j0:r.j1])]
         causes.append('special_parsed' if parsed else 'tokenizer_split')
     r = rep.regions[0]
+    why = '; '.join(detail if c == 'template_text' and detail else SERVER_CAUSES[c] for c in causes)
     msg = (f"first divergence at token {r.i0} (training) / {r.j0} (server): training {_around(train, r.i0)}, "
-           f"server {_around(served, r.j0)}; " + '; '.join(detail if c == 'template_text' and detail else SERVER_CAUSES[c]
-                                                           for c in causes))
+           f"server {_around(served, r.j0)}; {why}")
     return rep, causes, msg
 
 # %% ../nbs/05b_serving.ipynb #c036
@@ -320,7 +333,8 @@ def _prompts(tok, row, fmt, plan, chat_template=None, role_map=None, **template)
         msgs = to_messages(row, fmt, role_map)
         return [(f"messages[{k}]", render_chat(tok, msgs[:k], chat_template, **template), msgs[:k])
                 for k,m in enumerate(msgs) if m['role'] == 'assistant' and k]
-    if isinstance(row.get('prompt'), list): return [('prompt', plan.serve, check_messages(row['prompt'], 'prompt', role_map))]
+    if isinstance(row.get('prompt'), list):
+        return [('prompt', plan.serve, check_messages(row['prompt'], 'prompt', role_map))]
     return [('prompt', plan.serve, plan.serve)] if plan.serve else []
 
 def _trained_ends(tok, plan)->set:
@@ -342,8 +356,8 @@ class ServerReport:
     def __repr__(self):
         c = self.client
         kinds = ', '.join(f"{n} {k}" for k,n in sorted(self.counts.items())) or 'no findings'
-        return (f"ServerReport({c.kind} {c.version or ''} at {c.url}: {len(self)} rows, {self.prompts} prompts, {kinds}, "
-                f"{len(self.skipped)} not checked)")
+        return (f"ServerReport({c.kind} {c.version or ''} at {c.url}: {len(self)} rows, {self.prompts} prompts, "
+                f"{kinds}, {len(self.skipped)} not checked)")
 
 def _check_prompt(client, job, add_special, parse_special, template):
     "The server's `(text, ids)` for one prompt, or the `RequestFailed` it raised."
@@ -358,13 +372,15 @@ def _stop_findings(client, tok, ends:dict, notes:list)->dict:
     def stops(i):
         if i not in asked:
             try: asked[i] = client.stops_at(i)
-            except RequestFailed as e: asked[i], _ = None, notes.append(f"the server did not say whether it stops at id {i}: {e}")
+            except RequestFailed as e:
+                asked[i] = None
+                notes.append(f"the server did not say whether it stops at id {i}: {e}")
         return asked[i]
     out = {}
     for k,E in ends.items():
         if not E:
-            if eos: out[k] = Finding('server_stop', f"training ends the reply with no special token; the server stops at {eos!r}, "
-                                                    "which the model never learns to write")
+            if eos: out[k] = Finding('server_stop', "training ends the reply with no special token; the server stops "
+                                                    f"at {eos!r}, which the model never learns to write")
             continue
         said = [stops(i) for i in sorted(E)]
         if None in said:
@@ -372,17 +388,18 @@ def _stop_findings(client, tok, ends:dict, notes:list)->dict:
             return {}
         if not any(said):
             names = ', '.join(f"{tok.convert_ids_to_tokens(i)!r} ({i})" for i in sorted(E))
-            out[k] = Finding('server_stop', f"training ends the reply with {names}, which the server does not stop at"
-                                            + (f" (it stops at {eos!r})" if eos else '') + ": generation runs on past the answer")
+            at = f" (it stops at {eos!r})" if eos else ''
+            out[k] = Finding('server_stop', f"training ends the reply with {names}, which the server does not stop "
+                                            f"at{at}: generation runs on past the answer")
     return out
 
 def server_check(tok,                     # The training tokenizer
                  client:ServerClient,     # From `connect`
                  rows:list,               # Dataset rows, in any format `formats.plan_row` reads
                  concurrency:int=4,       # Requests in flight at once
-                 add_special:bool=None,   # Server side: add BOS/EOS to prompts (None: as the server does when it generates)
+                 add_special:bool=None,   # Server side: add BOS/EOS (None: as the server does when it generates)
                  parse_special:bool=True, # Server side: special-token text is a control token (as when it generates)
-                 train_add_special:bool=False, # Training side: the tokenizer adds BOS/EOS (default: the template writes them)
+                 train_add_special:bool=False, # Training side: the tokenizer adds BOS/EOS (False: the template does)
                  stop:bool=True,          # Check where the server stops
                  tools:list=None,         # Tools passed to both templates
                  chat_template_kwargs:dict=None, # Passed to both templates
@@ -398,7 +415,8 @@ def server_check(tok,                     # The training tokenizer
         try:
             fmt = detect_format(row) if plan_kwargs.get('format', 'auto') == 'auto' else plan_kwargs['format']
             plan = plan_row(tok, row, **{**plan_kwargs, 'format': fmt})
-            ps = _prompts(tok, row, fmt, plan, plan_kwargs.get('chat_template'), plan_kwargs.get('role_map'), **train_kw)
+            ps = _prompts(tok, row, fmt, plan, plan_kwargs.get('chat_template'), plan_kwargs.get('role_map'),
+                          **train_kw)
         except (KeyError, TypeError, ValueError) as e:
             r['skipped'] = f"tokenlens cannot plan the row: {e.args[0] if e.args else type(e).__name__}"
             continue
@@ -426,7 +444,8 @@ def server_check(tok,                     # The training tokenizer
         served = Tokenized(stext, sids, tok) if stext is not None else from_ids(tok, sids)
         rep, causes, msg = compare_prompt(tok, Tokenized(text, ids, tok), served)
         g = rep.regions[0]
-        span = (g.char, rep.expected.spans[g.i1-1][1] if g.i1 > g.i0 else g.char) if r['text'].startswith(text) else None
+        end = rep.expected.spans[g.i1-1][1] if g.i1 > g.i0 else g.char
+        span = (g.char, end) if r['text'].startswith(text) else None   # a span of the row's rendered text
         r['findings'].append(Finding('server_drift', f"{where}: {msg}", g.i0, span))
         r['reports'][where] = rep
         r['causes'] += [c for c in causes if c not in r['causes']]
@@ -455,9 +474,9 @@ def records(self:ServerReport)->list:
 @patch
 def _repr_html_(self:ServerReport, n:int=5):
     c, esc = self.client, lambda s: html.escape(str(s), quote=True)
+    kinds = ', '.join(f"<b>{m}</b> {esc(k)}" for k,m in sorted(self.counts.items())) or 'no findings'
     head = (f"<div><b>{esc(c.kind)}</b> {esc(c.version or '')} at <code>{esc(c.url)}</code>: {len(self)} rows, "
-            f"{self.prompts} prompts, " + (', '.join(f"<b>{m}</b> {esc(k)}" for k,m in sorted(self.counts.items())) or 'no findings')
-            + f", {len(self.skipped)} not checked</div>")
+            f"{self.prompts} prompts, {kinds}, {len(self.skipped)} not checked</div>")
     items = ''.join(f"<li>row {r['index']}: <code>{esc(f.kind)}</code> {esc(f.message)}</li>"
                     for r in self.flagged[:20] for f in r['findings'])
     notes = ''.join(f"<li><i>{esc(x)}</i></li>" for x in self.notes)
@@ -480,7 +499,8 @@ class GGUFReport:
         return '\n'.join([repr(self)] + [f"  {f.kind}: {f.message}" for f in self.findings] +
                          [f"  row {r['index']}: {f.message}" for r in self.rows for f in r['findings']][:20])
 
-_GGUF_SPECIALS = dict(bos_token='bos_token_id', eos_token='eos_token_id', unk_token='unknown_token_id', pad_token='padding_token_id')
+_GGUF_SPECIALS = dict(bos_token='bos_token_id', eos_token='eos_token_id', unk_token='unknown_token_id',
+                      pad_token='padding_token_id')
 
 def _adds_bos(tok)->bool:
     "Whether `tok` puts a BOS in front of a text it encodes with its special tokens."
@@ -489,16 +509,18 @@ def _adds_bos(tok)->bool:
 
 def _token_findings(tok, meta:dict)->list:
     out, toks = [], meta.get('ggml.tokens') or []
-    if len(toks) != len(tok): out.append(Finding('gguf_tokens', f"the GGUF has {len(toks)} tokens, the tokenizer {len(tok)}"))
+    if len(toks) != len(tok):
+        out.append(Finding('gguf_tokens', f"the GGUF has {len(toks)} tokens, the tokenizer {len(tok)}"))
     for name,key in _GGUF_SPECIALS.items():
         gid, hid = meta.get(f'ggml.{key}'), getattr(tok, f'{name}_id', None)
         g = toks[gid] if gid is not None and gid < len(toks) else None
         h = getattr(tok, name, None)
         if g is None or h is None: continue
-        if g != h or gid != hid: out.append(Finding('gguf_tokens', f"{name}: the GGUF has {g!r} (id {gid}), the tokenizer {h!r} (id {hid})"))
+        if g != h or gid != hid:
+            out.append(Finding('gguf_tokens', f"{name}: the GGUF has {g!r} (id {gid}), the tokenizer {h!r} (id {hid})"))
     if (g := meta.get('ggml.add_bos_token')) is not None and bool(g) != _adds_bos(tok):
-        out.append(Finding('gguf_tokens', f"the GGUF {'adds' if g else 'does not add'} a BOS to every prompt; the tokenizer "
-                                          f"{'does' if _adds_bos(tok) else 'does not'}"))
+        out.append(Finding('gguf_tokens', f"the GGUF {'adds' if g else 'does not add'} a BOS to every prompt; the "
+                                          f"tokenizer {'does' if _adds_bos(tok) else 'does not'}"))
     return out
 
 def gguf_check(tok,                 # The training tokenizer
@@ -507,12 +529,15 @@ def gguf_check(tok,                 # The training tokenizer
                chat_template:str=None, # Training's template, if not the tokenizer's
                **plan_kwargs,       # Passed to `plan_row`
               )->GGUFReport:
-    "Compare a GGUF's special tokens and chat template with a Hugging Face tokenizer's (and, given rows, their prompts)."
+    "Compare a GGUF's special tokens and chat template with a Hugging Face tokenizer's (given rows, their prompts too)."
     meta = gguf_metadata(gguf_path)
-    findings, ours, theirs = _token_findings(tok, meta), chat_template or getattr(tok, 'chat_template', None), meta.get('chat_template')
-    if theirs is None: findings.append(Finding('gguf_template', "the GGUF carries no chat template: the server picks one itself"))
+    findings, theirs = _token_findings(tok, meta), meta.get('chat_template')
+    ours = chat_template or getattr(tok, 'chat_template', None)
+    if theirs is None:
+        findings.append(Finding('gguf_template', "the GGUF carries no chat template: the server picks one itself"))
     elif ours is not None and theirs != ours:
-        findings.append(Finding('gguf_template', f"the GGUF's chat template differs from training's: {text_difference(ours, theirs)}"))
+        why = text_difference(ours, theirs)
+        findings.append(Finding('gguf_template', f"the GGUF's chat template differs from training's: {why}"))
     out = []
     for k,row in enumerate(rows):
         r = dict(index=k, findings=[], skipped=None)
@@ -527,5 +552,6 @@ def gguf_check(tok,                 # The training tokenizer
                 enc = encode_batch(tok, [text, served])
                 rep, causes, msg = compare_prompt(tok, Tokenized(text, enc[0], tok), Tokenized(served, enc[1], tok))
                 if rep is not None: r['findings'].append(Finding('gguf_template', f"{where}: {msg}", rep.regions[0].i0))
-        except (KeyError, TypeError, ValueError) as e: r['skipped'] = f"tokenlens cannot plan the row: {e.args[0] if e.args else e}"
+        except (KeyError, TypeError, ValueError) as e:
+            r['skipped'] = f"tokenlens cannot plan the row: {e.args[0] if e.args else e}"
     return GGUFReport(str(gguf_path), findings, out)
