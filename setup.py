@@ -22,6 +22,7 @@ dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 train_requirements = shlex.split(cfg.get('train_requirements', ''))
 torch_requirements = shlex.split(cfg.get('torch_requirements', ''))
 ray_requirements = shlex.split(cfg.get('ray_requirements', ''))
+serve_requirements = shlex.split(cfg.get('serve_requirements', ''))
 console_scripts = cfg.get('console_scripts', '').split()
 
 setuptools.setup(
@@ -37,7 +38,8 @@ setuptools.setup(
     package_data={cfg['lib_path']: ['data/*', 'data/templates/*']},
     install_requires=requirements,
     extras_require={'torch': torch_requirements, 'train': train_requirements, 'ray': ray_requirements,
-                    'dev': dev_requirements + train_requirements + ray_requirements},
+                    'serve': serve_requirements,
+                    'dev': dev_requirements + train_requirements + ray_requirements + serve_requirements},
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
