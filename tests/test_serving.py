@@ -10,6 +10,8 @@ from tokenlens.serving import (LlamaCppClient, RequestFailed, SGLangClient, Serv
                                http_json, server_check)
 from tokenlens.sources import InputError
 
+pytestmark = pytest.mark.slow   # the full suite only: a llama.cpp server in process
+
 GGUF = embedded_path('smollm2')/EMBEDDED['smollm2']['file']
 
 def chat(*turns):
