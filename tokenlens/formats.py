@@ -363,14 +363,18 @@ def _output_end(lay:Layout, k:int, start:int)->int:
     ends = [span[1] for s,span in zip(lay.slots, lay.spans) if s.msg == k and span] + ([lay.tool_calls[k][1]] if k in lay.tool_calls else [])
     return max(ends, default=start)
 
-def _stop(lay:Layout, k:int, end:int, pat):
-    "Turn `k`'s stop in the text: its end-of-turn text through its first special token, or the next header's special token."
+def _stop(lay:Layout, k:int, end:int, pat, eos:str=None):
+    "Turn `k`'s stop in the text: its end-of-turn text through the stop token the model writes, or the next header's."
     R = lay.text
-    if k in lay.eot:
+    if k in lay.eot:   # the model stops at the EOS, else at the first special token of the end-of-turn's first word
         a, b = lay.eot[k]
-        m = pat.search(R, a, b) if pat else None
-        return (a, m.end() if m else b)   # the model stops at that token; what the template writes after it is not its output
-    if pat and (m := pat.match(R, end)): return (end, m.end())   # a template that leaves the stop to the next header
+        if eos and (j := R.find(eos, a, b)) >= 0: return (a, j + len(eos))
+        lead = len(R[a:b]) - len(R[a:b].lstrip())
+        w = b if (sp := re.search(r'\s', R[a+lead:b])) is None else a + lead + sp.start()
+        m = pat.search(R, a, w) if pat else None
+        return (a, m.end() if m else w)   # what the template writes after the stop is the next prompt's
+    if pat and (m := pat.search(R, end)) and m.start() - end < 3 and not any(c.isspace() for c in R[end:m.start()]):
+        return (m.start(), m.end())       # a template that leaves the stop to the next header (GLM's `<|user|>`)
     return None
 
 def _turn(tok, msgs:list, k:int, lay:Layout, chat_template, kw:dict, pat)->tuple:
@@ -393,7 +397,8 @@ def _turn(tok, msgs:list, k:int, lay:Layout, chat_template, kw:dict, pat)->tuple
             "that keeps earlier turns as written", 'history_differs', k)]
     start = len(P)
     end = max(_output_end(lay, k, start), start)
-    stop = _stop(lay, k, end, pat)
+    stop = _stop(lay, k, end, pat, getattr(tok, 'eos_token', None))
+    if stop: end = stop[0]                # a placed tool call may end a character or two short of the header
     upto = stop[1] if stop else end
     alone = Rk[start:] if Rk is not None else None   # the turn as the last one: its output, then its stop or nothing
     rest = alone[end-start:] if alone is not None and alone.startswith(R[start:end]) else None
