@@ -7,14 +7,15 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 from os.path import commonprefix
+from .core import per_tokenizer
 
 # %% auto #0
-__all__ = ['ROLES', 'NO_TEMPLATE', 'Slot', 'Layout', 'Plan', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES', 'FIELDS', 'SIDES',
-           'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'PROMPT_MARKERS', 'check_messages',
-           'parse_role_map', 'Info', 'check_chat_template', 'render_chat', 'layout_chat', 'NothingToTrain', 'chat_plan',
-           'segments_plan', 'prompt_completion_plan', 'conversational_plan', 'template_plan', 'json_kind',
-           'detect_format', 'map_fields', 'preference_sides', 'to_messages', 'guess_response_template', 'unicode_error',
-           'plan_row']
+__all__ = ['ROLES', 'NO_TEMPLATE', 'REASONING', 'Slot', 'Layout', 'Plan', 'Turn', 'EOS_POLICIES', 'FORMATS', 'SHAREGPT_ROLES',
+           'FIELDS', 'SIDES', 'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan', 'PROMPT_MARKERS',
+           'check_messages', 'parse_role_map', 'Info', 'TurnNote', 'check_chat_template', 'render_chat', 'layout_chat',
+           'NothingToTrain', 'special_pattern', 'chat_plan', 'segments_plan', 'prompt_completion_plan',
+           'conversational_plan', 'template_plan', 'json_kind', 'detect_format', 'map_fields', 'preference_sides',
+           'to_messages', 'guess_response_template', 'unicode_error', 'plan_row']
 
 # %% ../nbs/01a_formats.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -67,6 +68,14 @@ def parse_role_map(s:str)->dict:
 # %% ../nbs/01a_formats.ipynb #2e56388d
 class Info(str):
     "A planning note that is information, not a problem; it compares and prints as its text."
+
+class TurnNote(str):
+    "A note on assistant turn `msg` that an audit reports as a finding of its own `kind` (`drift`, `history_differs`)."
+    def __new__(cls, text:str, kind:str, msg:int):
+        self = super().__new__(cls, text)
+        self.kind, self.msg = kind, msg
+        return self
+    def __reduce__(self): return (TurnNote, (str(self), self.kind, self.msg))
 
 # %% ../nbs/01a_formats.ipynb #d8f8c1d4
 NO_TEMPLATE = "the tokenizer has no chat template: pass chat_template= (on the command line, --chat-template FILE)"
@@ -132,8 +141,10 @@ def _tag(texts)->str:
     while any(f'TLq{k}' in t for t in texts): k += 1
     return f'TLq{k}'
 
+REASONING = ('reasoning_content', 'reasoning', 'thinking')   # the fields chat templates read a turn's reasoning from
+
 Slot = namedtuple('Slot', 'msg part field text train')
-Slot.__doc__ = "One string a user wrote: message `msg`'s content (or its text part `part`, or its reasoning), and its `train` flag."
+Slot.__doc__ = "One string a user wrote: message `msg`'s content (or its text part `part`), or its reasoning `field`, and its `train` flag."
 
 def _slots(messages:list)->list:
     "Every non-empty string of `messages` a template renders: contents, text parts and reasoning."
@@ -144,7 +155,7 @@ def _slots(messages:list)->list:
         elif isinstance(c, list):
             for j,p in enumerate(c):
                 if p.get('type', 'text') == 'text' and p.get('text'): out.append(Slot(k, j, 'content', p['text'], p.get('train', m.get('train'))))
-        if isinstance(r := m.get('reasoning_content'), str) and r: out.append(Slot(k, None, 'reasoning', r, m.get('train')))
+        out += [Slot(k, None, f, r, m.get('train')) for f in REASONING if isinstance(r := m.get(f), str) and r]
     return out
 
 def _with_markers(messages:list, slots:list, marks:list)->list:
@@ -152,7 +163,7 @@ def _with_markers(messages:list, slots:list, marks:list)->list:
     msgs = [dict(m) for m in messages]
     for s,mk in zip(slots, marks):
         m = msgs[s.msg]
-        if s.field == 'reasoning': m['reasoning_content'] = mk
+        if s.field != 'content': m[s.field] = mk
         elif s.part is None: m['content'] = mk
         else:
             if m['content'] is messages[s.msg]['content']: m['content'] = [dict(p) for p in m['content']]
@@ -208,7 +219,9 @@ def _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, 
     tool, eot, term_of = {}, {}, {}
     for k,m in enumerate(messages):          # tool calls: what the template writes with them less what it writes without
         if not m.get('tool_calls'): continue
-        D = probe(markers[:k] + [{**markers[k], 'tool_calls': None, 'content': markers[k].get('content') or ''}] + markers[k+1:])
+        for none in (None, []):              # some templates test `tool_calls` for None, others for emptiness
+            D = probe(markers[:k] + [{**markers[k], 'tool_calls': none, 'content': markers[k].get('content') or ''}] + markers[k+1:])
+            if D is not None: break
         if D is None:
             notes.append(f"messages[{k}]: the template cannot render it without its tool calls, so they cannot be located")
             continue
@@ -253,7 +266,7 @@ Layout.__doc__ = ("A rendered conversation: each slot's `(start, end, how)` in `
                   "`tool_calls` and end-of-turn text `eot` as `{message: (start, end)}`, and `notes` on what could not be placed.")
 
 def _where(s:Slot)->str:
-    return f"messages[{s.msg}]" + ('.reasoning_content' if s.field == 'reasoning' else f".content[{s.part}]" if s.part is not None else '.content')
+    return f"messages[{s.msg}]" + (f".{s.field}" if s.field != 'content' else f".content[{s.part}]" if s.part is not None else '.content')
 
 def layout_chat(tok,                    # The tokenizer
                 messages:list,          # The conversation, checked by `check_messages`
@@ -316,9 +329,85 @@ def layout_chat(tok,                    # The tokenizer
 class NothingToTrain(ValueError):
     "An example with no text to train: an empty reply, or a response template that is not there."
 
-Plan = namedtuple('Plan', 'text ranges notes written', defaults=((), None))
+Plan = namedtuple('Plan', 'text ranges notes written turns', defaults=((), None, None))
 Plan.__doc__ = ("What to encode (`text`), which character `ranges` to train, `notes` on anything labelling should report, and "
-                "where the strings the row's author wrote are (`written`, when the plan knows).")
+                "where the strings the row's author wrote are (`written`, when the plan knows), and for a conversation each served "
+                "assistant turn (`turns`: `{message: Turn}`).")
+
+# %% ../nbs/01a_formats.ipynb #b9d45347
+@per_tokenizer(stale=lambda v, tok: v[1] != len(tok))
+def _specials(tok)->tuple:
+    "`(pattern, size)`: a regex matching the text of any special token of `tok` (longest first, or None), cached."
+    names = {t.content for t in getattr(tok, 'added_tokens_decoder', {}).values() if t.special and t.content}
+    names |= {tok.eos_token} if isinstance(getattr(tok, 'eos_token', None), str) and tok.eos_token else set()
+    return (re.compile('|'.join(map(re.escape, sorted(names, key=len, reverse=True)))) if names else None), len(tok)
+
+def special_pattern(tok):
+    "A regex matching the text of any special token of `tok` (its EOS included), longest first; None if it has none."
+    return _specials(tok)[0]
+
+Turn = namedtuple('Turn', 'prompt start end stop how')
+Turn.__doc__ = ("An assistant turn as served: its serving `prompt`, its output from `start` to `end` in the rendered text, "
+                "its `stop` `(start, end)` (or None), and `how`: 'served', 'history_differs' or 'drift'.")
+
+def _render(tok, msgs:list, chat_template, gen:bool, kw:dict)->str:
+    "`msgs` rendered (with the generation prompt if `gen`), text parts joined for a template that takes strings only."
+    try: return _apply(tok, msgs, chat_template, gen, **kw)
+    except Exception:
+        if not any(isinstance(m.get('content'), list) for m in msgs): raise
+        return _apply(tok, _flatten(msgs)[0], chat_template, gen, **kw)
+
+def _output_end(lay:Layout, k:int, start:int)->int:
+    "Where message `k`'s output ends in the rendered text: at its end-of-turn text, else after its last located string."
+    if k in lay.eot: return lay.eot[k][0]
+    ends = [span[1] for s,span in zip(lay.slots, lay.spans) if s.msg == k and span] + ([lay.tool_calls[k][1]] if k in lay.tool_calls else [])
+    return max(ends, default=start)
+
+def _stop(lay:Layout, k:int, end:int, pat, eos:str=None):
+    "Turn `k`'s stop in the text: its end-of-turn text through the stop token the model writes, or the next header's."
+    R = lay.text
+    if k in lay.eot:   # the model stops at the EOS, else at the first special token of the end-of-turn's first word
+        a, b = lay.eot[k]
+        if eos and (j := R.find(eos, a, b)) >= 0: return (a, j + len(eos))
+        lead = len(R[a:b]) - len(R[a:b].lstrip())
+        w = b if (sp := re.search(r'\s', R[a+lead:b])) is None else a + lead + sp.start()
+        m = pat.search(R, a, w) if pat else None
+        return (a, m.end() if m else w)   # what the template writes after the stop is the next prompt's
+    if pat and (m := pat.search(R, end)) and m.start() - end < 3 and not any(c.isspace() for c in R[end:m.start()]):
+        return (m.start(), m.end())       # a template that leaves the stop to the next header (GLM's `<|user|>`)
+    return None
+
+def _turn(tok, msgs:list, k:int, lay:Layout, chat_template, kw:dict, pat)->tuple:
+    "`(Turn, notes)` for assistant message `k`: its serving prompt, and where the model's output and stop are in the text."
+    R, role = lay.text, msgs[k]['role']
+    try: P = _render(tok, msgs[:k], chat_template, True, kw)
+    except Exception: return None, []   # a template that cannot serve this prefix (e.g. it needs a user turn first)
+    try: Rk = R if k == len(msgs) - 1 else _render(tok, msgs[:k+1], chat_template, False, kw)
+    except Exception: Rk = None
+    if Rk is not None and not Rk.startswith(P):
+        i = len(commonprefix([Rk, P]))
+        return Turn(P, None, None, None, 'drift'), [TurnNote(
+            f"messages[{k}] ({role}): the serving prompt is not where the training text starts the reply: at character {i} "
+            f"serving has {P[i:i+30]!r} where training has {Rk[i:i+30]!r}", 'drift', k)]
+    if not R.startswith(P):
+        i = len(commonprefix([R, P]))
+        return Turn(P, None, None, None, 'history_differs'), [TurnNote(
+            f"messages[{k}] ({role}): once later turns follow, the template writes this turn otherwise: at character {i} "
+            f"the conversation has {R[i:i+30]!r} where serving has {P[i:i+30]!r}; train the last turn only, or use a template "
+            "that keeps earlier turns as written", 'history_differs', k)]
+    start = len(P)
+    end = max(_output_end(lay, k, start), start)
+    stop = _stop(lay, k, end, pat, getattr(tok, 'eos_token', None))
+    if stop: end = stop[0]                # a placed tool call may end a character or two short of the header
+    upto = stop[1] if stop else end
+    alone = Rk[start:] if Rk is not None else None   # the turn as the last one: its output, then its stop or nothing
+    rest = alone[end-start:] if alone is not None and alone.startswith(R[start:end]) else None
+    if alone is not None and k < len(msgs) - 1 and (rest is None or (rest.strip() and not rest.startswith(R[end:upto]))):
+        return Turn(P, start, end, stop, 'history_differs'), [TurnNote(
+            f"messages[{k}] ({role}): once later turns follow, the template writes this turn otherwise: as the last turn it is "
+            f"{alone[:40]!r}, here {R[start:upto][:40]!r}; the model is trained on text it would not write (train the last turn "
+            "only, or use a template that keeps earlier turns as written)", 'history_differs', k)]
+    return Turn(P, start, end, stop, 'served'), []
 
 # %% ../nbs/01a_formats.ipynb #87b30f12
 EOS_POLICIES = ('turn', 'last', 'all', 'none')
@@ -348,47 +437,94 @@ def _detail(msg:dict, k:int, span)->list:
             if a < b: out.append((s + a, s + b))
     return out
 
+def _own_policy(m:dict)->bool:
+    "Whether a message says itself what of it is trained: `train_detail`, or text parts with their own `train` flags."
+    c = m.get('content')
+    return m.get('train_detail') is not None or (isinstance(c, list) and any(isinstance(p, dict) and 'train' in p for p in c))
+
+def _minus(ranges:list, cut)->list:
+    "`ranges` less the characters of the range `cut`."
+    a, b = cut
+    return [r for s,e in ranges for r in ((s, min(e, a)), (max(s, b), e)) if r[0] < r[1]]
+
+def _answer_start(lay:Layout, k:int, t:Turn)->int:
+    "Where turn `k`'s answer (content or tool calls) starts, after any reasoning and its tags; `t.start` if it has none."
+    R, fields = lay.text, [s.field for s in lay.slots if s.msg == k]
+    starts = [span[0] for s,span in zip(lay.slots, lay.spans) if s.msg == k and span and s.field == 'content']
+    a = min(starts + ([lay.tool_calls[k][0]] if k in lay.tool_calls else []), default=t.end)
+    thinks = any(f != 'content' for f in fields) or 'think>' in R[t.start:a]
+    return a if thinks else t.start
+
 def chat_plan(tok,                           # The tokenizer
               messages:list,                 # [{"role", "content"}, ...]
               roles_to_train=('assistant',), # Roles whose messages are trained
-              train_on_eos:str='turn',       # End-of-turn text to train: 'turn' (of trained messages), 'last', 'all' or 'none'
+              train_on_eos:str='turn',       # Stops to train: 'turn' (of trained messages), 'last', 'all' or 'none'
               chat_template:str=None,        # Template to use instead of the tokenizer's
               train_messages=None,           # Indices of the messages to train, or 'last' (the last one of `roles_to_train`)
               train_on_inputs:bool=False,    # Train every message, whatever its role
               train_tool_calls:bool=True,    # Train the tool calls the template writes for trained messages
               role_map:dict=None,            # Roles to rename first, e.g. `{'human': 'user', 'gpt': 'assistant'}`
+              train_reasoning:bool=True,     # Train reasoning and its tags as the model writes them (False: mask them)
+              chat_template_kwargs:dict=None,# Template variables for training and serving alike, e.g. `{'enable_thinking': False}`
               **template_kwargs,             # Passed to `apply_chat_template` (`tools=`, ...)
              )->Plan:
-    "The `Plan` for a conversation rendered with its chat template: trained messages, tool calls and end-of-turn text."
+    "The `Plan` for a conversation: each trained assistant turn as the model writes it after its serving prompt, through its stop."
     if train_on_eos not in EOS_POLICIES: raise ValueError(f"train_on_eos must be one of {EOS_POLICIES}, not {train_on_eos!r}")
     msgs = check_messages(messages, role_map=role_map)
+    kw = {**(chat_template_kwargs or {}), **template_kwargs}
     trained = _which(msgs, roles_to_train, train_messages, train_on_inputs)
-    lay = layout_chat(tok, msgs, chat_template, None if train_on_eos == 'all' else trained, **template_kwargs)
-    ranges, notes, wrote = [], [], set()   # wrote: messages with some text trained
-    for s,span in zip(lay.slots, lay.spans):
+    lay = layout_chat(tok, msgs, chat_template, None if train_on_eos == 'all' else trained, **kw)
+    pat, turns, notes = special_pattern(tok), {}, []
+    for k in sorted(trained):
+        if msgs[k]['role'] == 'assistant' and not _own_policy(msgs[k]):
+            t, ns = _turn(tok, msgs, k, lay, chat_template, kw, pat)
+            if t: turns[k] = t
+            notes += ns
+    served = {k for k,t in turns.items() if t.start is not None}
+    ranges, wrote = [], set()   # wrote: messages with some text trained
+    for s,span in zip(lay.slots, lay.spans):   # messages not served: their strings, as the template placed them
         on = s.train if s.train is not None and s.part is not None else s.msg in trained
-        if not on: continue
+        if not on or s.msg in served or (s.field != 'content' and not train_reasoning): continue
         if span is None: notes.append(f"{_where(s)} is to be trained but is not located: it is not trained")
         elif s.field == 'content' and s.part is None and msgs[s.msg].get('train_detail') is not None:
             ranges += _detail(msgs[s.msg], s.msg, span)
         else: ranges.append(span[:2])
         wrote.add(s.msg)
+    for k in sorted(served):                   # served turns: everything the model writes after its prompt
+        t, out = turns[k], [(turns[k].start, turns[k].end)]
+        if not train_tool_calls and k in lay.tool_calls: out = _minus(out, lay.tool_calls[k])
+        if not train_reasoning: out = _minus(out, (t.start, _answer_start(lay, k, t)))
+        out = [r for r in out if r[0] < r[1]]
+        ranges += out
+        if out or any(s.msg == k and span and s.field == 'content' for s,span in zip(lay.slots, lay.spans)): wrote.add(k)
     if train_tool_calls:
-        ranges += [r for k,r in lay.tool_calls.items() if k in trained]
+        ranges += [r for k,r in lay.tool_calls.items() if k in trained and k not in served]
         wrote |= trained & set(lay.tool_calls)
     ended = trained & wrote        # a turn's end is trained with its text, never alone
     eos = {'turn': ended, 'last': {max(ended)} if ended else set(), 'all': set(range(len(msgs))), 'none': set()}[train_on_eos]
     written = {s.msg for s,span in zip(lay.slots, lay.spans) if span} | set(lay.tool_calls)
     for k in sorted(eos):
-        if k in lay.eot: ranges.append(lay.eot[k])
+        if k in served:
+            t = turns[k]
+            if t.stop: ranges.append(t.stop)
+            elif not lay.text[t.end:].strip():
+                notes.append(Info(f"messages[{k}] ({msgs[k]['role']}): the template writes no stop after the last turn "
+                                  "(the model's stop is the next header), so none is trained"))
+            else: notes.append(f"messages[{k}] ({msgs[k]['role']}): no end-of-turn text is found after it, so none is trained")
+        elif k in lay.eot: ranges.append(lay.eot[k])
         elif k in written: notes.append(f"messages[{k}] ({msgs[k]['role']}): no end-of-turn text is found after it, so none is trained")
-    about = trained | eos
-    notes = [n for n in lay.notes if not (m := re.match(r'messages\[(\d+)\]', n)) or int(m.group(1)) in about] + notes
+    about, hist = trained | eos, {k for k,t in turns.items() if t.how == 'history_differs'}
+    kept = []
+    for n in lay.notes:
+        m = re.match(r'messages\[(\d+)\]\.(\w+) is not in the rendered text', n)
+        if m and int(m.group(1)) in hist and m.group(2) in REASONING: n = Info(n)   # said by the history_differs note
+        if not (m := re.match(r'messages\[(\d+)\]', n)) or int(m.group(1)) in about: kept.append(n)
+    notes = kept + notes
     for k in sorted(trained):
         if not any(s.msg == k for s in lay.slots) and k not in lay.tool_calls:
             notes.append(f"messages[{k}] ({msgs[k]['role']}) is empty: nothing of it is trained")
     if not trained: notes.append("no message has a role to train: nothing is trained")
-    return Plan(lay.text, sorted(ranges), notes, [span[:2] for span in lay.spans if span])
+    return Plan(lay.text, sorted(r for r in ranges if r[0] < r[1]), notes, [span[:2] for span in lay.spans if span], turns)
 
 # %% ../nbs/01a_formats.ipynb #a309ad93
 def _check_segments(segments, field='segments'):
@@ -585,16 +721,25 @@ def guess_response_template(text:str)->tuple:
                 f"the first, {rt!r}, starts the response (pass --response-template)")
 
 # %% ../nbs/01a_formats.ipynb #1c2c5b1a
+_PLAN_ARGS = {'roles_to_train', 'train_on_eos', 'train_messages', 'train_on_inputs', 'train_tool_calls', 'role_map',
+              'train_reasoning', 'chat_template_kwargs'}   # `chat_plan`'s own options: the rest are template variables
+
 def _texts(msgs:list)->list:
     "The strings the user wrote in `msgs`: contents and text parts."
     return [c for m in msgs for c in ([m['content']] if isinstance(m.get('content'), str) else
                                       [p.get('text') or '' for p in m.get('content') or [] if p.get('type', 'text') == 'text'])]
 
+def _serve(tok, plan:Plan, msgs:list, k:int, chat_template, chat_kwargs:dict):
+    "The prompt a server renders before message `k`: the plan's, where it served that turn, else rendered."
+    if plan.turns and k in plan.turns: return plan.turns[k].prompt
+    kw = {**(chat_kwargs.get('chat_template_kwargs') or {}), **{a: v for a,v in chat_kwargs.items() if a not in _PLAN_ARGS}}
+    return render_chat(tok, msgs[:k], chat_template, **kw)
+
 def _chat_row(tok, row, format, chat_template, role_map=None, **chat_kwargs):
     msgs = to_messages(row, format, role_map)      # the roles are renamed here, once: `chat_plan` gets them renamed
     plan = chat_plan(tok, msgs, chat_template=chat_template, **chat_kwargs)
     last = max((k for k,m in enumerate(msgs) if m['role'] == 'assistant'), default=0)
-    serve = render_chat(tok, msgs[:last], chat_template) if last else None
+    serve = _serve(tok, plan, msgs, last, chat_template, chat_kwargs) if last else None
     return RowPlan(format, plan, serve, _texts(msgs))
 
 def _completion_row(tok, row, format, chat_template, eos=True, role_map=None, **chat_kwargs):
@@ -606,7 +751,8 @@ def _completion_row(tok, row, format, chat_template, eos=True, role_map=None, **
         prompt = check_messages(row['prompt'], 'prompt', role_map)
         completion = check_messages(_field(row, 'completion', list), 'completion', role_map)
         plan = conversational_plan(tok, prompt, completion, chat_template=chat_template, **chat_kwargs)
-        return RowPlan(format, plan, render_chat(tok, prompt, chat_template), _texts(prompt + completion))
+        return RowPlan(format, plan, _serve(tok, plan, prompt + completion, len(prompt), chat_template, chat_kwargs),
+                       _texts(prompt + completion))
     else:
         prompt, completion = _field(row, 'prompt'), _field(row, 'completion')
         contents = [prompt, completion]
