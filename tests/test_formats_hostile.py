@@ -119,7 +119,9 @@ NULL_MESSAGE = ("messages[1].content is null, and the chat template needs it: "
 def test_a_tool_call_turn_with_null_content_trains_on_a_tool_template():
     p = plan_row(smol(), TOOL_ROW, chat_template=open(QWEN3).read())
     call = '<tool_call>\n{"name": "multiply", "arguments": {"a": 3, "b": 4}}\n</tool_call>'
-    assert (trained(p), p.plan.notes) == ([call, '<|im_end|>', 'It is 12.', '<|im_end|>'], [])
+    # Qwen3 writes an empty think block into the last turn (the model writes it too), and drops it from earlier turns:
+    assert trained(p) == [call, '<|im_end|>', '<think>\n\n</think>\n\nIt is 12.', '<|im_end|>']
+    assert [(n.kind, n.msg) for n in p.plan.notes] == [('history_differs', 1)], p.plan.notes
 
 def test_a_template_without_tools_names_the_null_message():
     with pytest.raises(ValueError, match=re.escape(NULL_MESSAGE)): plan_row(smol(), TOOL_ROW)
@@ -133,7 +135,8 @@ def test_the_command_line_on_null_content(tmp_path, capsys):
     found = [[(x['kind'], x['message']) for x in r['findings']] for r in rows]
     assert (status, found) == (1, [[('bad_row', NULL_MESSAGE)]]), out
     status, out = audit(capsys, f, '--output', 'json', '--chat-template', QWEN3)
-    assert status == 0 and [json.loads(l)['type'] for l in out.splitlines()] == ['summary'], out
+    kinds = [[x['kind'] for x in json.loads(l)['findings']] for l in out.splitlines() if json.loads(l)['type'] == 'row']
+    assert status == 0 and kinds == [['history_differs']], out   # a warning: the tool call renders otherwise once answered
 
 # 5. the role map as written on the command line
 def test_a_role_map_is_read_strictly():

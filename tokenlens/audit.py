@@ -13,7 +13,7 @@ from fastcore.basics import patch
 import tokenlens, tokenlens.core
 from .core import Tokenized, bytes_table, check_size, encode_batch, encode_prefixes, show_bytes, tokenize
 from .drift import prefix_drift
-from .formats import (FIELDS, FORMATS, Info, NO_TEMPLATE, SIDES, NothingToTrain, RowPlan, detect_format, map_fields, plan_row,
+from .formats import (FIELDS, FORMATS, Info, NO_TEMPLATE, SIDES, NothingToTrain, RowPlan, TurnNote, detect_format, map_fields, plan_row,
                       preference_sides)
 from .healing import boundary_bias, prefix_index
 from .models import EMBEDDED
@@ -39,19 +39,21 @@ KINDS = {
     'special_text':     "the text the user wrote contains a special token's text, which the tokenizer turns into the control token",
     'template':         "the template left out, rewrote or could not place text to be trained, or wrote no end-of-turn text after it",
     'missing_bytes':    "the text has characters the vocabulary cannot spell: the tokenizer drops them and the model never sees them",
+    'history_differs':  "the template writes an earlier assistant turn otherwise once later turns follow: it trains text the model would not write",
 }
-WEIGHTS = dict(bad_row=6, nothing_to_train=5, template=4, special_text=4, missing_bytes=3, straddle=3, drift=3, truncated=2,
+WEIGHTS = dict(bad_row=6, nothing_to_train=5, template=4, special_text=4, missing_bytes=3, straddle=3, drift=3, history_differs=3, truncated=2,
                boundary_bias=1)
 SEVERITIES = ('error', 'warning', 'info')
 SEVERITY = dict(bad_row='error', nothing_to_train='error', template='warning', special_text='warning', missing_bytes='warning',
-                straddle='warning', drift='warning', truncated='warning', boundary_bias='info')
+                straddle='warning', drift='warning', history_differs='warning', truncated='warning', boundary_bias='info')
 ADVICE = dict(bad_row="fix or drop the row", nothing_to_train="fix the reply or the template, or raise --max-length",
               template="check the template, or pass one with --chat-template", special_text="escape or remove it from the data",
               missing_bytes="clean the text (control characters, rare code points)",
               straddle="end the prompt at a token boundary (e.g. with a space or a newline)",
               drift="encode the prompt as the server does (the chat template, one string)",
               truncated="raise --max-length or shorten the row",
-              boundary_bias="nothing, unless you generate from such prompts: see token healing")
+              boundary_bias="nothing, unless you generate from such prompts: see token healing",
+              history_differs="train the last turn only (train_messages='last'), or use a template that keeps earlier turns as written")
 
 # %% ../nbs/06_audit.ipynb #4dc5db84
 def _special_pattern(tok):
@@ -89,6 +91,11 @@ def _special_at(special, text:str, plan:RowPlan):
     "The span in `text` of the first special-token text a user string holds (placed by the plan, else searched in order)."
     for s,e in plan.plan.written if plan.plan.written is not None else written_spans(text, plan.contents):
         if m := special.search(text, s, e): return m.span()
+
+def _served_drift(note, p:RowPlan)->bool:
+    "Whether `note` is drift of the turn the row serves last: the serving check below reports that one, with its ids."
+    turn = (p.plan.turns or {}).get(note.msg)
+    return note.kind == 'drift' and turn is not None and turn.prompt == p.serve
 
 def check_rows(tok,                 # The tokenizer
                rows:list,           # Rows (dicts, or `BadRow`s)
@@ -130,7 +137,8 @@ def check_rows(tok,                 # The tokenizer
                              max_length, (t.spans[max_length][0], len(text))))
         if not kept: f.append(Finding('nothing_to_train', f"all {trainable} trained tokens are past max_length {max_length}" if trainable
                                       else p.plan.notes[-1] if p.plan.notes else "every label is -100: no text of this row is trained"))
-        f += [Finding('template', n_) for n_ in p.plan.notes if not isinstance(n_, Info) and (kept or n_ != p.plan.notes[-1])]
+        f += [Finding('template', n_) for n_ in p.plan.notes if not isinstance(n_, (Info, TurnNote)) and (kept or n_ != p.plan.notes[-1])]
+        f += [Finding(n_.kind, str(n_)) for n_ in p.plan.notes if isinstance(n_, TurnNote) and not _served_drift(n_, p)]
         if nstr:
             i = label_tokens(t, p.plan.ranges).straddles[0]
             f.append(Finding('straddle', f"{nstr} token{'s' if nstr > 1 else ''} cover{'' if nstr > 1 else 's'} prompt and response characters",
