@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_sources.ipynb #47b85ec8
 from __future__ import annotations
-import glob as globlib, io, itertools, json, os, re, socket, urllib.parse
+import collections, glob as globlib, io, itertools, json, os, re, socket, urllib.parse
 from collections import namedtuple
 from pathlib import Path
 
@@ -42,11 +42,13 @@ def file_kind(name:str):
     return next((k for s,k in FILE_KINDS.items() if n.endswith(s)), None)
 
 def _loads(line:bytes, n:int):
-    "One JSON Lines row, or a `BadRow` saying what is wrong with line `n`."
+    "One JSON Lines row (a line, or a value over several lines from line `n`), or a `BadRow` saying what is wrong where."
     try: text = line.decode('utf-8')
-    except UnicodeDecodeError as e: return BadRow(f"line {n}: not UTF-8 (byte 0x{line[e.start]:02X} at column {e.start + 1})")
+    except UnicodeDecodeError as e:
+        at, col = n + line.count(b'\n', 0, e.start), e.start - line.rfind(b'\n', 0, e.start)
+        return BadRow(f"line {at}: not UTF-8 (byte 0x{line[e.start]:02X} at column {col})")
     try: return json.loads(text)
-    except json.JSONDecodeError as e: return BadRow(f"line {n}: malformed JSON: {e.msg} (column {e.colno})")
+    except json.JSONDecodeError as e: return BadRow(f"line {n + e.lineno - 1}: malformed JSON: {e.msg} (column {e.colno})")
     except RecursionError: return BadRow(f"line {n}: JSON nested too deeply to read")
     except ValueError as e: return BadRow(f"line {n}: unreadable JSON value: {e}")   # e.g. an integer of 5,000 digits
 
@@ -63,37 +65,135 @@ def _encoding_error(name:str, head:bytes):
         what = 'binary data' if sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 20 else 'text in another encoding (Latin-1?)'
         return InputError(f"{name}: most lines are not UTF-8: the file looks like {what}; save it as UTF-8")
 
-def _jsonl_lines(f, name:str, shown:str=''):
-    "`(line, Where)` for each non-empty line of a JSON Lines file, not yet parsed (`_loads` parses it)."
+# %% ../nbs/01b_sources.ipynb #541abb05
+_WS = re.compile(r'[ \t\n\r]*')
+_MAX_VALUE = 1 << 28   # bytes: a value that has not ended by then is a bad row
+
+def _json_error(name:str, text:str, pos:int, msg:str)->InputError:
+    "An `InputError` for malformed JSON at character `pos` of the file `name`, by line and column."
+    e = json.JSONDecodeError(msg, text, pos)
+    return InputError(f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {msg}")
+
+def _array_items(text:str, start:int, name:str, shown:str=''):
+    "`(row, Where, (start, end))` for each element of the JSON array at `text[start]`, one at a time; a string is a `text` row."
+    dec, pos, k, line, seen = json.JSONDecoder(), _WS.match(text, start + 1).end(), 0, 1, 0
+    if text[pos:pos+1] == ']': pos += 1
+    else:
+        while True:
+            try: row, end = dec.raw_decode(text, pos)
+            except json.JSONDecodeError as e: raise _json_error(name, text, e.pos, e.msg) from None
+            except RecursionError: raise InputError(f"{name}: JSON nested too deeply to read") from None
+            line, seen = line + text.count('\n', seen, pos), pos
+            yield {'text': row} if isinstance(row, str) else row, Where(f"{shown}row {k}", name, line), (pos, end)
+            k, pos = k + 1, _WS.match(text, end).end()
+            if text[pos:pos+1] == ']': pos += 1; break
+            if text[pos:pos+1] != ',': raise _json_error(name, text, pos, "Expecting ',' delimiter")
+            pos = _WS.match(text, pos + 1).end()
+    if (pos := _WS.match(text, pos).end()) < len(text): raise _json_error(name, text, pos, "Extra data after the array")
+
+def _ends(text:bytes):
+    "Whether the value `text` starts is whole (`'done'`), goes on (`'more'`), is followed by more (the offset), or is broken."
+    try: t = text.decode('utf-8')
+    except UnicodeDecodeError: return 'bad'
+    try: json.loads(t)
+    except json.JSONDecodeError as e:
+        if e.msg == 'Extra data': return len(t[:e.pos].encode())
+        return 'more' if e.pos >= len(t.rstrip()) else 'bad'
+    except ValueError: pass     # too deep, or a number too long: whole, and `_loads` says what is wrong with it
+    return 'done'
+
+def _line_values(lines, name:str, shown:str=''):
+    "`(text, Where)` for each value of JSON Lines `lines`: a line, or a value that goes on over the next lines, from its first."
+    ahead, lines = collections.deque(), enumerate(lines, 1)
+    pull = lambda: ahead.popleft() if ahead else next(lines, None)
+    while (item := pull()) is not None:
+        n, line = item
+        s = line.strip()
+        if not s: continue
+        if s[:1] not in (b'{', b'[') or s[-1:] in (b'}', b']'):   # one value on one line, or no JSON at all
+            yield s, Where(f"{shown}line {n}", name, n)
+            continue
+        buf, size, tried, end = [item], len(line), 0, 'more'
+        while end == 'more':
+            if (nxt := pull()) is None or size > _MAX_VALUE: end = 'bad'; break
+            buf.append(nxt)
+            size += len(nxt[1])
+            if len(buf) == 2 or nxt[1][:1] in (b'}', b']') or size >= 2 * tried:
+                end, tried = _ends(b''.join(l for _,l in buf)), size
+        if end == 'bad':   # the first line alone, or a pretty-printed value up to the line that closes it
+            close = {b'{': b'}', b'[': b']'}[s[:1]] if line.rstrip() == s and len(s) == 1 else None
+            j = next((i for i,(_,l) in enumerate(buf) if i and l[:1] == close), None) if close else None
+            while close and j is None and size <= _MAX_VALUE and (nxt := pull()) is not None:
+                buf.append(nxt)
+                size += len(nxt[1])
+                if nxt[1][:1] == close: j = len(buf) - 1
+            j = j or 0
+            ahead.extendleft(reversed(buf[j+1:]))
+            yield b''.join(l for _,l in buf[:j+1]).strip(), Where(f"{shown}line {n}", name, n)
+            continue
+        text = b''.join(l for _,l in buf)
+        if end != 'done':   # another value starts where this one ends (`}{`): read on from there
+            rest, at = text[end:].split(b'\n'), n + text.count(b'\n', 0, end)
+            ahead.extendleft(reversed(list(enumerate([r + b'\n' for r in rest[:-1]] + [rest[-1]], at))))
+            text = text[:end]
+        yield text.strip(), Where(f"{shown}line {n}", name, n)
+
+# %% ../nbs/01b_sources.ipynb #c79536c0
+def _starts_array(head:list, lines)->tuple:
+    "Whether a JSON Lines file is one array instead (it starts with `[`, and its first line is not a whole row), and its lines."
+    first = next((l.strip() for l in head if l.strip()), b'')
+    if first[:1] != b'[': return False, itertools.chain(head, lines)
+    rest = b''.join(lines)
+    if (rest.strip() or sum(1 for l in head if l.strip()) > 1) and not isinstance(_loads(first, 1), BadRow):
+        return False, itertools.chain(head, io.BytesIO(rest))   # JSON Lines whose first row is an array
+    return True, b''.join(head) + rest
+
+def _jsonl_items(f, name:str, shown:str='', parse:bool=True):
+    "`(row, Where)` for each value of a JSON Lines file; with `parse=False`, each value's text for `_loads` to parse."
     lines = iter(f)
     head = list(itertools.islice(lines, 50))
     if (e := _encoding_error(name, b''.join(head)[:65536])) is not None: raise e
-    for n,line in enumerate(itertools.chain(head, lines), 1):
-        if n == 1 and line.startswith(b'\xef\xbb\xbf'): line = line[3:]   # a UTF-8 byte order mark
-        if line.strip(): yield line.strip(), Where(f"{shown}line {n}", name, n)
+    if head and head[0].startswith(b'\xef\xbb\xbf'): head[0] = head[0][3:]   # a UTF-8 byte order mark
+    array, data = _starts_array(head, lines)
+    if not array:
+        for text, w in _line_values(data, name, shown): yield (_loads(text, w.line) if parse else text), w
+        return
+    try: text = data.decode('utf-8')
+    except UnicodeDecodeError as e: raise InputError(f"{name}: not UTF-8 at byte {e.start}: save it as UTF-8") from None
+    for row, w, (a, b) in _array_items(text, _WS.match(text).end(), name, shown):
+        yield (row if parse else json.dumps(row, ensure_ascii=False).encode() if text[a] == '"' else text[a:b].encode()), w
+
+def _jsonl_lines(f, name:str, shown:str=''):
+    "`(text, Where)` for each row of a JSON Lines file, not yet parsed (`_loads` parses it): a line, a value over lines, an array's element."
+    return _jsonl_items(f, name, shown, parse=False)
 
 def _jsonl_rows(f, name:str, shown:str=''):
-    "`(row, Where)` for each non-empty line of a JSON Lines file: one bad line is one bad row."
-    for line, w in _jsonl_lines(f, name, shown): yield _loads(line, w.line), w
+    "`(row, Where)` for each row of a JSON Lines file: one bad line is one bad row."
+    return _jsonl_items(f, name, shown)
 
 def _json_rows(f, name:str, shown:str=''):
-    "`(row, Where)` for each element of a JSON array (or of the one array an object holds)."
+    "`(row, Where)` for each row of a JSON file: an array's elements, the one array an object holds, one object, or values one after another."
     raw = f.read()
     if (e := _encoding_error(name, raw[:65536])) is not None: raise e
-    try: data = json.loads(raw.decode('utf-8-sig', errors='strict'))
+    try: text = raw.decode('utf-8-sig', errors='strict')
     except UnicodeDecodeError as e: raise InputError(f"{name}: not UTF-8 at byte {e.start}: save it as UTF-8") from None
+    start = _WS.match(text).end()
+    if text[start:start+1] == '[':
+        yield from ((row, w) for row, w, _ in _array_items(text, start, name, shown))
+        return
+    try: data = json.loads(text)
     except RecursionError: raise InputError(f"{name}: JSON nested too deeply to read") from None
     except json.JSONDecodeError as e:
-        if e.msg == 'Extra data':      # JSON Lines saved as .json
+        if e.msg == 'Extra data':      # JSON Lines, or pretty-printed objects one after another, saved as .json
             yield from _jsonl_rows(io.BytesIO(raw), name, shown)
             return
         raise InputError(f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    if isinstance(data, dict):
-        lists = [k for k,v in data.items() if isinstance(v, list)]
-        if len(lists) != 1: raise InputError(f"{name}: expected an array of rows, or an object with one array field; found keys {sorted(data)}")
-        data = data[lists[0]]
-    if not isinstance(data, list): raise InputError(f"{name}: expected an array of rows, found a JSON {type(data).__name__}")
-    for k,row in enumerate(data): yield row, Where(f"{shown}row {k}", name)
+    if not isinstance(data, dict): raise InputError(f"{name}: expected an array of rows or objects, found a JSON {type(data).__name__}")
+    lists = [k for k,v in data.items() if isinstance(v, list)]
+    if len(lists) != 1:    # one row, as `datasets` reads it
+        yield data, Where(f"{shown}row 0", name, text.count('\n', 0, start) + 1)
+        return
+    for k,row in enumerate(data[lists[0]]): yield row, Where(f"{shown}row {k}", name)
 
 def _parquet_rows(f, name:str, shown:str=''):
     "`(row, Where)` for each row of a Parquet file, a row group at a time."
