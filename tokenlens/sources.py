@@ -41,14 +41,43 @@ def file_kind(name:str):
     n = next((n[:-len(c)] for c in COMPRESSIONS if n.endswith(c)), n)
     return next((k for s,k in FILE_KINDS.items() if n.endswith(s)), None)
 
+class _RepeatedKey(ValueError):
+    "A JSON object with a key twice: `json` keeps the last value silently, `datasets` refuses the file."
+
+def _no_repeats(pairs:list)->dict:
+    "The object of `pairs`, or a `_RepeatedKey` naming the key it has twice."
+    d = dict(pairs)
+    if len(d) < len(pairs):
+        seen = set()
+        k = next(k for k,_ in pairs if k in seen or seen.add(k))
+        raise _RepeatedKey(f"the key {k!r} appears twice in one object (datasets refuses the file; json keeps the last value)")
+    return d
+
+class _Repeated(dict):
+    "An object with a key twice, kept with the key (by `_MARKING`) so the row holding it can be told apart."
+    def __init__(self, pairs:list):
+        super().__init__(pairs)
+        self.error = None
+        try: _no_repeats(pairs)
+        except _RepeatedKey as e: self.error = str(e)
+
+def _repeat_in(v):
+    "What `_no_repeats` says of the first object with a key twice in `v` (parsed by `_MARKING`), or None."
+    if isinstance(v, _Repeated) and v.error: return v.error
+    items = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+    return next((e for x in items if (e := _repeat_in(x)) is not None), None)
+
+_STRICT, _MARKING = json.JSONDecoder(object_pairs_hook=_no_repeats), json.JSONDecoder(object_pairs_hook=_Repeated)
+
 def _loads(line:bytes, n:int):
     "One JSON Lines row (a line, or a value over several lines from line `n`), or a `BadRow` saying what is wrong where."
     try: text = line.decode('utf-8')
     except UnicodeDecodeError as e:
         at, col = n + line.count(b'\n', 0, e.start), e.start - line.rfind(b'\n', 0, e.start)
         return BadRow(f"line {at}: not UTF-8 (byte 0x{line[e.start]:02X} at column {col})")
-    try: return json.loads(text)
+    try: return _STRICT.decode(text)
     except json.JSONDecodeError as e: return BadRow(f"line {n + e.lineno - 1}: malformed JSON: {e.msg} (column {e.colno})")
+    except _RepeatedKey as e: return BadRow(f"line {n}: {e}")
     except RecursionError: return BadRow(f"line {n}: JSON nested too deeply to read")
     except ValueError as e: return BadRow(f"line {n}: unreadable JSON value: {e}")   # e.g. an integer of 5,000 digits
 
@@ -76,14 +105,15 @@ def _json_error(name:str, text:str, pos:int, msg:str)->InputError:
 
 def _array_items(text:str, start:int, name:str, shown:str=''):
     "`(row, Where, (start, end))` for each element of the JSON array at `text[start]`, one at a time; a string is a `text` row."
-    dec, pos, k, line, seen = json.JSONDecoder(), _WS.match(text, start + 1).end(), 0, 1, 0
+    pos, k, line, seen = _WS.match(text, start + 1).end(), 0, 1, 0
     if text[pos:pos+1] == ']': pos += 1
     else:
         while True:
-            try: row, end = dec.raw_decode(text, pos)
+            line, seen = line + text.count('\n', seen, pos), pos
+            try: row, end = _STRICT.raw_decode(text, pos)
             except json.JSONDecodeError as e: raise _json_error(name, text, e.pos, e.msg) from None
             except RecursionError: raise InputError(f"{name}: JSON nested too deeply to read") from None
-            line, seen = line + text.count('\n', seen, pos), pos
+            except _RepeatedKey as e: row, end = BadRow(f"line {line}: {e}"), _MARKING.raw_decode(text, pos)[1]
             yield {'text': row} if isinstance(row, str) else row, Where(f"{shown}row {k}", name, line), (pos, end)
             k, pos = k + 1, _WS.match(text, end).end()
             if text[pos:pos+1] == ']': pos += 1; break
@@ -171,6 +201,11 @@ def _jsonl_rows(f, name:str, shown:str=''):
     "`(row, Where)` for each row of a JSON Lines file: one bad line is one bad row."
     return _jsonl_items(f, name, shown)
 
+def _whole(text:str)->tuple:
+    "The JSON value `text` holds, and when a key is twice in one of its objects, the value again with such objects marked."
+    try: return _STRICT.decode(text), None
+    except _RepeatedKey: return json.loads(text), _MARKING.decode(text)
+
 def _json_rows(f, name:str, shown:str=''):
     "`(row, Where)` for each row of a JSON file: an array's elements, the one array an object holds, one object, or values one after another."
     raw = f.read()
@@ -181,7 +216,7 @@ def _json_rows(f, name:str, shown:str=''):
     if text[start:start+1] == '[':
         yield from ((row, w) for row, w, _ in _array_items(text, start, name, shown))
         return
-    try: data = json.loads(text)
+    try: data, marked = _whole(text)
     except RecursionError: raise InputError(f"{name}: JSON nested too deeply to read") from None
     except json.JSONDecodeError as e:
         if e.msg == 'Extra data':      # JSON Lines, or pretty-printed objects one after another, saved as .json
@@ -190,10 +225,13 @@ def _json_rows(f, name:str, shown:str=''):
         raise InputError(f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     if not isinstance(data, dict): raise InputError(f"{name}: expected an array of rows or objects, found a JSON {type(data).__name__}")
     lists = [k for k,v in data.items() if isinstance(v, list)]
-    if len(lists) != 1:    # one row, as `datasets` reads it
-        yield data, Where(f"{shown}row 0", name, text.count('\n', 0, start) + 1)
+    bad = lambda row, at, m: BadRow(f"{at}: {e}") if m is not None and (e := _repeat_in(m)) else row
+    if len(lists) != 1 or (marked is not None and marked.error):    # one row, as `datasets` reads it
+        line = text.count('\n', 0, start) + 1
+        yield bad(data, f"line {line}", marked), Where(f"{shown}row 0", name, line)
         return
-    for k,row in enumerate(data[lists[0]]): yield row, Where(f"{shown}row {k}", name)
+    for k,row in enumerate(data[lists[0]]):
+        yield bad(row, f"row {k}", None if marked is None else marked[lists[0]][k]), Where(f"{shown}row {k}", name)
 
 def _parquet_rows(f, name:str, shown:str=''):
     "`(row, Where)` for each row of a Parquet file, a row group at a time."
