@@ -4,13 +4,13 @@
 
 # %% ../nbs/01b_sources.ipynb #47b85ec8
 from __future__ import annotations
-import collections, glob as globlib, io, itertools, json, os, re, socket, urllib.parse
+import collections, glob as globlib, io, itertools, json, os, re, socket, sys, urllib.parse
 from collections import namedtuple
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['Rows', 'FILE_KINDS', 'COMPRESSIONS', 'Source', 'BadRow', 'InputError', 'Where', 'file_kind', 'check_input', 'resolve',
-           'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows']
+__all__ = ['Rows', 'FILE_KINDS', 'COMPRESSIONS', 'STDIN', 'Source', 'BadRow', 'InputError', 'Where', 'file_kind', 'check_input',
+           'resolve', 'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows']
 
 # %% ../nbs/01b_sources.ipynb #10d9b746
 class BadRow:
@@ -244,8 +244,13 @@ def _parquet_rows(f, name:str, shown:str=''):
             yield row, Where(f"{shown}row {k}", name)
             k += 1
 
+STDIN = '-'   # the file name of standard input, as linters take it
+
 def _file_rows(path:str, shown:str=''):
-    "`(row, Where)` for every row of one local file or fsspec URL."
+    "`(row, Where)` for every row of one local file, fsspec URL, or standard input (`STDIN`)."
+    if path == STDIN:   # JSON Lines or JSON: `_jsonl_rows` tells them apart as `datasets` does
+        yield from _jsonl_rows(sys.stdin.buffer, '<stdin>', shown)
+        return
     kind = file_kind(path)
     if kind is None:
         raise InputError(f"{path}: unknown file type; expected .jsonl, .json or .parquet (optionally compressed), a folder, a URL or a Hub dataset id")
@@ -358,6 +363,11 @@ def resolve(source,               # A path, glob, fsspec URL, folder or Hub data
            )->Source:
     "What `source` names, checked before any row is read; an `InputError` saying why it cannot be read."
     s = str(source)
+    if s in (STDIN, '/dev/stdin'):
+        if split not in (None, 'train'): raise InputError(f"--split {split}: standard input is one stream, with no splits")
+        if getattr(sys.stdin, 'buffer', None) is None: raise InputError(f"{s}: there is no standard input to read here")
+        if sys.stdin.isatty(): raise InputError(f"{s}: standard input is a terminal: pipe the rows in (`cat data.jsonl | tokenlens audit -`)")
+        return Source('<stdin>', None, [STDIN])
     if '://' in s:
         if split not in (None, 'train'): raise InputError(f"--split {split}: a URL names files, not splits; point it at the split's files")
         return _url_source(s)

@@ -1,0 +1,39 @@
+"Hostile inputs to `tokenlens.sources` and `tokenlens audit`: each one is read right, or stops the run with one line (exit 2)."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+from tokenlens.sources import InputError, read_rows, resolve
+from tokenlens.audit import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT/'tokenlens'/'data'/'demo.jsonl'
+CLI = [sys.executable, '-c', 'import sys; from tokenlens.audit import main; sys.exit(main(sys.argv[1:]))']
+
+def run_cli(*args, stdin:bytes=None, env:dict=None):
+    "`tokenlens ...` in a fresh process (this checkout's package), with `stdin` piped in."
+    env = {**os.environ, 'PYTHONPATH': str(ROOT), 'HF_HUB_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false', **(env or {})}
+    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, env=env, timeout=600)
+
+def one_line_error(capsys, *args)->str:
+    "The one stderr line of `tokenlens audit ARGS --quiet`, checked to exit 2 with no traceback."
+    rc = main(['audit', *map(str, args), '--quiet'])
+    err = capsys.readouterr().err
+    assert rc == 2, (rc, err)
+    assert len(err.strip().splitlines()) == 1 and 'Traceback' not in err and 'internal error' not in err, err
+    return err.strip()
+
+# stdin: `-` and /dev/stdin, JSON Lines or JSON, rows numbered by line, shown as <stdin>
+def test_stdin_jsonl_and_json():
+    lines = DEMO.read_bytes().splitlines(keepends=True)[:5]
+    r = run_cli('audit', '-', '--quiet', '--output', 'json', stdin=b''.join(lines))
+    assert r.returncode == 1, r.stderr
+    out = [json.loads(l) for l in r.stdout.decode().splitlines()]
+    assert out[-1]['dataset'] == '<stdin>' and out[-1]['rows'] == 5
+    assert {(o['file'], o['line']) for o in out[:-1]} == {('<stdin>', 3), ('<stdin>', 4), ('<stdin>', 5)}
+    rows = [json.loads(l) for l in lines]
+    r = run_cli('audit', '/dev/stdin', '--quiet', '--output', 'json', stdin=json.dumps(rows, indent=2).encode())
+    assert r.returncode == 1 and json.loads(r.stdout.decode().splitlines()[-1])['rows'] == 5, r.stderr
+
+def test_stdin_empty_is_one_line():
+    r = run_cli('audit', '-', '--quiet', stdin=b'')
+    assert (r.returncode, r.stderr.decode().strip()) == (2, 'tokenlens audit: error: <stdin>: no rows')
