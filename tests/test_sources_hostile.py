@@ -37,3 +37,20 @@ def test_stdin_jsonl_and_json():
 def test_stdin_empty_is_one_line():
     r = run_cli('audit', '-', '--quiet', stdin=b'')
     assert (r.returncode, r.stderr.decode().strip()) == (2, 'tokenlens audit: error: <stdin>: no rows')
+
+def summary(capsys, *args)->dict:
+    "The summary record of `tokenlens audit ARGS --quiet --output json`."
+    main(['audit', *map(str, args), '--quiet', '--output', 'json'])
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+# symlinks: two links up (2**40 paths through Python's glob) and a second name for a file: each real file once
+def test_symlink_loops_list_each_file_once(tmp_path, capsys):
+    d = tmp_path/'d'
+    d.mkdir()
+    (d/'a.jsonl').write_bytes(DEMO.read_bytes().splitlines(keepends=True)[0])
+    for name in ('loop', 'loop2'): (d/name).symlink_to('.')
+    (d/'alias.jsonl').symlink_to(d/'a.jsonl')
+    for src in (f"{d}/**/*.jsonl", d, f"file://{d}", f"file://{d}/**/*.jsonl", f"{d}/*/*.jsonl"):
+        want = 0 if str(src).endswith('*/*.jsonl') and '**' not in str(src) else 1
+        if want: assert summary(capsys, src)['rows'] == 1, src
+        else: assert 'no .jsonl, .json or .parquet file matches' in one_line_error(capsys, src)

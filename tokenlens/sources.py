@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_sources.ipynb #47b85ec8
 from __future__ import annotations
-import collections, glob as globlib, io, itertools, json, os, re, socket, sys, urllib.parse
+import collections, fnmatch, glob as globlib, io, itertools, json, os, re, socket, sys, urllib.parse
 from collections import namedtuple
 from pathlib import Path
 
@@ -284,6 +284,36 @@ def _saved(p:Path)->bool:
     "Whether folder `p` was written by `datasets`' `save_to_disk`."
     return (p/'dataset_dict.json').exists() or ((p/'state.json').exists() and (p/'dataset_info.json').exists())
 
+def _glob(pattern:str)->list:
+    "The local files `pattern` matches (`**`: any folders), in name order, each real file once; a wildcard never enters a symlinked folder."
+    parts = re.split(r'[/\\]' if os.sep == '\\' else '/', pattern)
+    k = next(i for i,p in enumerate(parts) if globlib.has_magic(p))
+    base = '/'.join(parts[:k]) + ('/' if k == 1 and not parts[0] else '')
+    def entries(d, hidden=False):   # (name, path, a real folder, not a symlink); hidden names only for a pattern that starts with '.'
+        try: return sorted((e.name, os.path.join(d, e.name) if d else e.name, e.is_dir(follow_symlinks=False))
+                           for e in os.scandir(d or '.') if hidden or not e.name.startswith('.'))
+        except OSError: return []
+    def match(d, rest):
+        if not rest: yield d
+        elif rest[0] == '**':
+            yield from match(d, rest[1:]) if len(rest) > 1 else [d] if d else []
+            for name, p, real in entries(d):
+                if real: yield from match(p, rest)
+                elif len(rest) == 1: yield p
+        elif globlib.has_magic(rest[0]):
+            for name, p, real in entries(d, rest[0].startswith('.')):
+                if fnmatch.fnmatch(name, rest[0]) and (real or len(rest) == 1): yield from match(p, rest[1:])
+        elif os.path.lexists(p := os.path.join(d, rest[0]) if d else rest[0]): yield from match(p, rest[1:])
+    return _once(sorted(f for f in match(base, parts[k:]) if os.path.isfile(f)))
+
+def _once(files:list)->list:
+    "`files` less any that is the same real file as one before it (a symlink, a path through one); URLs as they are."
+    seen, out = set(), []
+    for f in files:
+        key = os.path.realpath(f) if '://' not in str(f) else f
+        if key not in seen: seen.add(key); out.append(f)
+    return out
+
 def _datasets():
     try: import datasets
     except ImportError: raise InputError("reading folders and Hub datasets needs `pip install datasets`") from None
@@ -317,7 +347,7 @@ def _builder_source(name:str, split=None, config=None, revision=None, data_files
         raise InputError(f"{name} looks like a Hub dataset id, but {why}: check the network, or pass a local file")
     try: b = datasets.load_dataset_builder(name, name=config, revision=revision, data_files=data_files)
     except Exception as e: raise InputError(_load_error(name, e, hub)) from None
-    files = {str(k): [str(f) for f in v] for k,v in (b.config.data_files or {}).items()}
+    files = {str(k): _once([str(f) for f in v]) for k,v in (b.config.data_files or {}).items()}
     splits = list(files) or [str(s) for s in (b.info.splits or {})]
     if not splits: raise InputError(f"{name}: the dataset declares no splits")
     split = _pick_split(name, splits, split)
@@ -345,9 +375,10 @@ def _url_source(url:str)->Source:
         raise InputError(f"{url}: {why}: check the network, or pass a local file")
     try:
         fs, _, paths = fsspec.get_fs_token_paths(url)
-        files = []
+        files, local = [], 'file' in fs.protocol   # fsspec's local `find` and `glob` do not enter symlinked folders
         for p in paths:
-            files += sorted(q for q in fs.find(p) if file_kind(q)) if fs.isdir(p) else [p]
+            files += sorted(q for q in fs.find(p) if file_kind(q) and (not local or os.path.isfile(q))) if fs.isdir(p) else [p]
+        files = _once(files) if local else files
     except ImportError as e: raise InputError(f"{url}: {e}") from None      # e.g. s3:// without s3fs: fsspec names the package
     except Exception as e: raise InputError(f"{url}: cannot list it ({type(e).__name__}: {e})") from None
     if not files: raise InputError(f"{url}: no file matches")
@@ -378,7 +409,7 @@ def resolve(source,               # A path, glob, fsspec URL, folder or Hub data
         if split not in (None, 'train'): raise InputError(f"--split {split}: {p.name} is one file, with no splits")
         return Source(p.name, None, [s])
     if any(c in s for c in '*?['):
-        files = sorted(f for f in globlib.glob(s, recursive=True) if Path(f).is_file() and file_kind(f))
+        files = [f for f in _glob(s) if file_kind(f)]
         if not files: raise InputError(f"{s}: no .jsonl, .json or .parquet file matches")
         return Source(s, None, files)
     if _HUB_ID.fullmatch(s) and not file_kind(s) and not s.startswith(('.', '/')):
