@@ -54,3 +54,16 @@ def test_symlink_loops_list_each_file_once(tmp_path, capsys):
         want = 0 if str(src).endswith('*/*.jsonl') and '**' not in str(src) else 1
         if want: assert summary(capsys, src)['rows'] == 1, src
         else: assert 'no .jsonl, .json or .parquet file matches' in one_line_error(capsys, src)
+
+# a folder audit leaves nothing in the datasets cache (load_dataset_builder's lock files went there, never removed)
+def test_folder_audit_leaves_no_lock_files(tmp_path):
+    shards = tmp_path/'shards'
+    shards.mkdir()
+    for name in ('train-00000.jsonl', 'test-00000.jsonl'): (shards/name).write_bytes(DEMO.read_bytes())
+    (tmp_path/'csv').mkdir()
+    (tmp_path/'csv'/'train.csv').write_text('prompt,completion\nHi,Hello\n')
+    cache = tmp_path/'hf-datasets'
+    for src, split in ((shards, 'test'), (tmp_path/'csv', 'train')):
+        r = run_cli('audit', str(src), '--split', split, '--quiet', '--output', 'json', env={'HF_DATASETS_CACHE': str(cache)})
+        assert r.returncode in (0, 1), r.stderr
+    assert not cache.exists() or not any(cache.rglob('*')), sorted(cache.rglob('*'))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_sources.ipynb #47b85ec8
 from __future__ import annotations
-import collections, fnmatch, glob as globlib, io, itertools, json, os, re, socket, sys, urllib.parse
+import collections, fnmatch, glob as globlib, io, itertools, json, os, re, socket, sys, tempfile, urllib.parse
 from collections import namedtuple
 from pathlib import Path
 
@@ -345,17 +345,19 @@ def _builder_source(name:str, split=None, config=None, revision=None, data_files
     datasets = _datasets()
     if hub and (why := _hub_unreachable()) and why != "HF_HUB_OFFLINE is set":
         raise InputError(f"{name} looks like a Hub dataset id, but {why}: check the network, or pass a local file")
-    try: b = datasets.load_dataset_builder(name, name=config, revision=revision, data_files=data_files)
-    except Exception as e: raise InputError(_load_error(name, e, hub)) from None
-    files = {str(k): _once([str(f) for f in v]) for k,v in (b.config.data_files or {}).items()}
-    splits = list(files) or [str(s) for s in (b.info.splits or {})]
-    if not splits: raise InputError(f"{name}: the dataset declares no splits")
-    split = _pick_split(name, splits, split)
-    if b.name in ('json', 'parquet') and files.get(split) and all(file_kind(f) for f in files[split]):
-        return Source(shown or name, split, files[split])
-    try: ds = datasets.load_dataset(name, name=config, split=split, revision=revision, data_files=data_files, streaming=True)
-    except Exception as e: raise InputError(_load_error(name, e, hub)) from None
-    return Source(shown or name, split, None, ds)
+    with tempfile.TemporaryDirectory(prefix='tokenlens-') as tmp:   # a folder: `datasets`' lock files go here, and away
+        kw = dict(name=config, revision=revision, data_files=data_files, cache_dir=None if hub else tmp)
+        try: b = datasets.load_dataset_builder(name, **kw)
+        except Exception as e: raise InputError(_load_error(name, e, hub)) from None
+        files = {str(k): _once([str(f) for f in v]) for k,v in (b.config.data_files or {}).items()}
+        splits = list(files) or [str(s) for s in (b.info.splits or {})]
+        if not splits: raise InputError(f"{name}: the dataset declares no splits")
+        split = _pick_split(name, splits, split)
+        if b.name in ('json', 'parquet') and files.get(split) and all(file_kind(f) for f in files[split]):
+            return Source(shown or name, split, files[split])
+        try: ds = datasets.load_dataset(name, split=split, streaming=True, **kw)
+        except Exception as e: raise InputError(_load_error(name, e, hub)) from None
+        return Source(shown or name, split, None, ds)
 
 def _saved_source(p:Path, split=None)->Source:
     "A folder written by `save_to_disk`: the chosen split, read row by row."
