@@ -67,3 +67,59 @@ def test_folder_audit_leaves_no_lock_files(tmp_path):
         r = run_cli('audit', str(src), '--split', split, '--quiet', '--output', 'json', env={'HF_DATASETS_CACHE': str(cache)})
         assert r.returncode in (0, 1), r.stderr
     assert not cache.exists() or not any(cache.rglob('*')), sorted(cache.rglob('*'))
+
+# files that cannot be read: one line naming the file, exit 2, never an internal error (exit 3)
+ROWS = b''.join(DEMO.read_bytes().splitlines(keepends=True)[:2]) * 1000
+
+def _compressed(tmp_path, ext:str, cut:bool)->Path:
+    import bz2, gzip, lzma
+    data = {'.gz': gzip.compress, '.xz': lzma.compress, '.bz2': bz2.compress}[ext](ROWS) if cut else ROWS
+    p = tmp_path/f"rows.jsonl{ext}"
+    p.write_bytes(data[:len(data) * 2 // 3] if cut else data)
+    return p
+
+@pytest.mark.parametrize('ext', ['.gz', '.xz', '.bz2'])
+def test_compressed_cut_short(tmp_path, capsys, ext):
+    p = _compressed(tmp_path, ext, cut=True)
+    assert one_line_error(capsys, p) .startswith(f"tokenlens audit: error: {p}: its {ext} data ends early, ")
+
+@pytest.mark.parametrize('ext', ['.gz', '.xz', '.bz2'])
+def test_compressed_in_name_only(tmp_path, capsys, ext):
+    p = _compressed(tmp_path, ext, cut=False)
+    assert f"{p}: the name says {ext}, but it is not {ext} data" in one_line_error(capsys, p)
+
+@pytest.mark.parametrize('ext, package', [('.zst', 'zstandard'), ('.lz4', 'lz4')])
+def test_compression_without_its_package(tmp_path, capsys, ext, package):
+    p = tmp_path/f"rows.jsonl{ext}"
+    p.write_bytes(b'\x28\xb5\x2f\xfd' + bytes(range(256)))
+    err = one_line_error(capsys, p)
+    try: __import__(package)
+    except ImportError: assert err.endswith(f"{p}: reading {ext} files needs `pip install {package}`"), err
+    else: assert str(p) in err   # the package is here: the bytes are not valid data, said in one line
+
+def test_parquet_corrupt_inside(tmp_path, capsys):
+    import pyarrow as pa, pyarrow.parquet as pq
+    p = tmp_path/'rows.parquet'
+    pq.write_table(pa.table({'text': [f"row {k} " * 50 for k in range(2000)]}), p, compression='snappy', row_group_size=500)
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 4000] = bytes(4000)
+    p.write_bytes(bytes(data))
+    assert f"{p}:" in one_line_error(capsys, p)
+
+def test_file_name_not_utf8(tmp_path, capsys):
+    p = os.fsdecode(os.fsencode(str(tmp_path)) + b'/caf\xe9.jsonl')
+    Path(p).write_bytes(b'{"messages": oops}\n' + ROWS[:2000].rsplit(b'\n', 1)[0] + b'\n')
+    shown = f"{tmp_path}/caf\\xe9.jsonl"
+    for output in ('json', 'sarif'):
+        assert main(['audit', p, '--quiet', '--output', output]) == 1
+        out = capsys.readouterr().out
+        out.encode('utf-8')   # no lone surrogate: the output is valid UTF-8
+        got = json.loads(out.splitlines()[0]) if output == 'json' else json.loads(out)
+        where = got['file'] if output == 'json' else got['runs'][0]['results'][0]['locations'][0]['physicalLocation']['artifactLocation']['uri']
+        assert where == shown, where
+    r = run_cli('audit', p, '--quiet', '--output', 'json', env={'PYTHONIOENCODING': 'utf-8:strict'})
+    assert r.returncode == 1, r.stderr
+    assert json.loads(r.stdout.decode('utf-8').splitlines()[-1])['dataset'] == 'caf\\xe9.jsonl'
+    (tmp_path/'empty.jsonl').write_bytes(b'')
+    assert one_line_error(capsys, os.fsdecode(os.fsencode(str(tmp_path)) + b'/nope\xff.jsonl')).endswith(
+        f"{tmp_path}/nope\\xff.jsonl: no such file or directory")

@@ -9,8 +9,8 @@ from collections import namedtuple
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['Rows', 'FILE_KINDS', 'COMPRESSIONS', 'STDIN', 'Source', 'BadRow', 'InputError', 'Where', 'file_kind', 'check_input',
-           'resolve', 'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows']
+__all__ = ['Rows', 'FILE_KINDS', 'COMPRESSIONS', 'STDIN', 'Source', 'BadRow', 'InputError', 'Where', 'file_kind', 'safe_name',
+           'check_input', 'resolve', 'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows']
 
 # %% ../nbs/01b_sources.ipynb #10d9b746
 class BadRow:
@@ -180,7 +180,7 @@ def _starts_array(head:list, lines)->tuple:
 
 def _jsonl_items(f, name:str, shown:str='', parse:bool=True):
     "`(row, Where)` for each value of a JSON Lines file; with `parse=False`, each value's text for `_loads` to parse."
-    lines = iter(f)
+    name, lines = safe_name(name), iter(f)
     head = list(itertools.islice(lines, 50))
     if (e := _encoding_error(name, b''.join(head)[:65536])) is not None: raise e
     if head and head[0].startswith(b'\xef\xbb\xbf'): head[0] = head[0][3:]   # a UTF-8 byte order mark
@@ -208,7 +208,7 @@ def _whole(text:str)->tuple:
 
 def _json_rows(f, name:str, shown:str=''):
     "`(row, Where)` for each row of a JSON file: an array's elements, the one array an object holds, one object, or values one after another."
-    raw = f.read()
+    name, raw = safe_name(name), f.read()
     if (e := _encoding_error(name, raw[:65536])) is not None: raise e
     try: text = raw.decode('utf-8-sig', errors='strict')
     except UnicodeDecodeError as e: raise InputError(f"{name}: not UTF-8 at byte {e.start}: save it as UTF-8") from None
@@ -236,8 +236,9 @@ def _json_rows(f, name:str, shown:str=''):
 def _parquet_rows(f, name:str, shown:str=''):
     "`(row, Where)` for each row of a Parquet file, a row group at a time."
     import pyarrow.parquet as pq
+    name = safe_name(name)
     try: pf = pq.ParquetFile(f)
-    except Exception as e: raise InputError(f"{name}: not a readable Parquet file ({e})") from None
+    except Exception as e: raise InputError(f"{name}: not a readable Parquet file ({' '.join(str(e).split())})") from None
     k = 0
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
@@ -245,19 +246,61 @@ def _parquet_rows(f, name:str, shown:str=''):
             k += 1
 
 STDIN = '-'   # the file name of standard input, as linters take it
+_PACKAGES = {'.zst': 'zstandard', '.lz4': 'lz4'}   # what fsspec needs to read these; gzip, bz2 and xz come with Python
+
+def safe_name(name)->str:
+    "`name` (a path) as text that is valid UTF-8, for messages and reports: bytes of a file name that are not UTF-8 as `\\xNN`."
+    s = os.fsdecode(name) if isinstance(name, (bytes, os.PathLike)) else str(name)
+    try: return s.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+    except UnicodeEncodeError: return s.encode('utf-8', 'backslashreplace').decode('utf-8')
+
+def _compression(path:str)->str:
+    "The compression suffix of `path` (`.gz`, `.zst`, ...), or None."
+    return next((c for c in COMPRESSIONS if str(path).lower().endswith(c)), None)
+
+def _unreadable(path:str):
+    "An `InputError` when file `path` cannot be read here whatever it holds (an unknown type, a compression with no package)."
+    name, ext = safe_name(path), _compression(path)
+    if file_kind(path) is None:
+        return InputError(f"{name}: unknown file type; expected .jsonl, .json or .parquet (optionally compressed), a folder, a URL or a Hub dataset id")
+    from fsspec.utils import infer_compression
+    if ext and file_kind(path) != 'parquet' and infer_compression(str(path)) is None:
+        pkg = _PACKAGES.get(ext)
+        return InputError(f"{name}: reading {ext} files needs `pip install {pkg}`" if pkg else f"{name}: this Python cannot read {ext} files")
+
+def _what(e:Exception)->str: return ' '.join(f"{type(e).__name__}: {e}".split())   # one line
+
+def _read_error(e:Exception)->bool:
+    "Whether `e` is the file failing under a reader (I/O, decompression, Parquet), not a bug here."
+    mod = type(e).__module__ or ''
+    return isinstance(e, (OSError, EOFError)) or mod in ('zlib', '_lzma', 'lzma', '_bz2', 'bz2') or mod.startswith('pyarrow')
+
+def _read_safely(rows, name:str, ext:str=None):
+    "The `(row, Where)` of reader `rows`; the file failing under it (cut short, not what its name says) an `InputError` naming it."
+    w = None
+    try:
+        for row, w in rows: yield row, w
+    except Exception as e:
+        if not _read_error(e): raise
+        at = 'before its first row' if w is None else f"after line {w.line}" if w.line else f"after {' '.join(w.split()[-2:])}"
+        if ext and isinstance(e, EOFError): msg = f"its {ext} data ends early, {at}: the file was cut short"
+        elif ext and w is None: msg = f"the name says {ext}, but it is not {ext} data ({_what(e)}): rename or recompress it"
+        elif ext: msg = f"its {ext} data is corrupt {at} ({_what(e)})"
+        else: msg = f"reading failed {at} ({_what(e)})"
+        raise InputError(f"{name}: {msg}") from None
 
 def _file_rows(path:str, shown:str=''):
     "`(row, Where)` for every row of one local file, fsspec URL, or standard input (`STDIN`)."
     if path == STDIN:   # JSON Lines or JSON: `_jsonl_rows` tells them apart as `datasets` does
-        yield from _jsonl_rows(sys.stdin.buffer, '<stdin>', shown)
+        yield from _read_safely(_jsonl_rows(sys.stdin.buffer, '<stdin>', shown), '<stdin>')
         return
-    kind = file_kind(path)
-    if kind is None:
-        raise InputError(f"{path}: unknown file type; expected .jsonl, .json or .parquet (optionally compressed), a folder, a URL or a Hub dataset id")
+    if (e := _unreadable(path)) is not None: raise e
     import fsspec
+    kind, name = file_kind(path), safe_name(path)
     try: f = fsspec.open(str(path), 'rb', compression=None if kind == 'parquet' else 'infer').open()
-    except (OSError, ValueError) as e: raise InputError(f"{path}: cannot open it ({type(e).__name__}: {e})") from None
-    with f: yield from {'jsonl': _jsonl_rows, 'json': _json_rows, 'parquet': _parquet_rows}[kind](f, str(path), shown)
+    except (OSError, ValueError) as e: raise InputError(f"{name}: cannot open it ({_what(e)})") from None
+    reader = {'jsonl': _jsonl_rows, 'json': _json_rows, 'parquet': _parquet_rows}[kind]
+    with f: yield from _read_safely(reader(f, str(path), shown), name, None if kind == 'parquet' else _compression(path))
 
 # %% ../nbs/01b_sources.ipynb #19aa20fb
 Source = namedtuple('Source', 'name split files dataset', defaults=(None, None))
@@ -265,11 +308,11 @@ Source.__doc__ = "A resolved source: its display `name`, the `split`, and either
 
 def check_input(path)->Path:
     "`path` as a readable local file or folder, or an `InputError` saying why not (before any reading)."
-    path = Path(path)
-    if not path.exists(): raise InputError(f"{path}: no such file or directory")
-    if not path.is_dir() and not path.is_file(): raise InputError(f"{path}: not a regular file (a pipe or a device?)")
-    if not os.access(path, os.R_OK): raise InputError(f"{path}: permission denied")
-    if path.is_file() and path.stat().st_size == 0: raise InputError(f"{path}: the file is empty")
+    path, name = Path(path), safe_name(path)
+    if not path.exists(): raise InputError(f"{name}: no such file or directory")
+    if not path.is_dir() and not path.is_file(): raise InputError(f"{name}: not a regular file (a pipe or a device?)")
+    if not os.access(path, os.R_OK): raise InputError(f"{name}: permission denied")
+    if path.is_file() and path.stat().st_size == 0: raise InputError(f"{name}: the file is empty")
     return path
 
 def _pick_split(name:str, splits:list, split:str=None)->str:
@@ -363,12 +406,12 @@ def _saved_source(p:Path, split=None)->Source:
     "A folder written by `save_to_disk`: the chosen split, read row by row."
     datasets = _datasets()
     try: ds = datasets.load_from_disk(str(p))
-    except Exception as e: raise InputError(f"{p}: not a readable saved dataset ({e})") from None
+    except Exception as e: raise InputError(f"{safe_name(p)}: not a readable saved dataset ({' '.join(str(e).split())})") from None
     if isinstance(ds, datasets.DatasetDict):
-        split = _pick_split(str(p), list(ds), split)
-        return Source(p.name, split, None, ds[split])
-    if split not in (None, 'train'): raise InputError(f"{p} holds one dataset, not splits: leave out --split")
-    return Source(p.name, None, None, ds)
+        split = _pick_split(safe_name(p), list(ds), split)
+        return Source(safe_name(p.name), split, None, ds[split])
+    if split not in (None, 'train'): raise InputError(f"{safe_name(p)} holds one dataset, not splits: leave out --split")
+    return Source(safe_name(p.name), None, None, ds)
 
 def _url_source(url:str)->Source:
     "The files an fsspec URL names: one file, a glob, or a folder (its data files, recursively)."
@@ -395,7 +438,12 @@ def resolve(source,               # A path, glob, fsspec URL, folder or Hub data
             data_files=None,      # `data_files` for `datasets.load_dataset` (a pattern, a list, or split -> patterns)
            )->Source:
     "What `source` names, checked before any row is read; an `InputError` saying why it cannot be read."
-    s = str(source)
+    src = _resolve(os.fsdecode(source) if isinstance(source, bytes) else str(source), split, config, revision, data_files)
+    if e := next((e for f in src.files or () if f != STDIN and (e := _unreadable(f)) is not None), None): raise e
+    return src
+
+def _resolve(s:str, split, config, revision, data_files)->Source:
+    "The `Source` string `s` names (see `resolve`), its files not yet checked."
     if s in (STDIN, '/dev/stdin'):
         if split not in (None, 'train'): raise InputError(f"--split {split}: standard input is one stream, with no splits")
         if getattr(sys.stdin, 'buffer', None) is None: raise InputError(f"{s}: there is no standard input to read here")
@@ -407,16 +455,17 @@ def resolve(source,               # A path, glob, fsspec URL, folder or Hub data
     p = Path(s)
     if p.exists():
         check_input(p)
-        if p.is_dir(): return _saved_source(p, split) if _saved(p) else _builder_source(s, split, config, revision, data_files, shown=p.name)
-        if split not in (None, 'train'): raise InputError(f"--split {split}: {p.name} is one file, with no splits")
-        return Source(p.name, None, [s])
+        if p.is_dir():
+            return _saved_source(p, split) if _saved(p) else _builder_source(s, split, config, revision, data_files, shown=safe_name(p.name))
+        if split not in (None, 'train'): raise InputError(f"--split {split}: {safe_name(p.name)} is one file, with no splits")
+        return Source(safe_name(p.name), None, [s])
     if any(c in s for c in '*?['):
         files = [f for f in _glob(s) if file_kind(f)]
-        if not files: raise InputError(f"{s}: no .jsonl, .json or .parquet file matches")
-        return Source(s, None, files)
+        if not files: raise InputError(f"{safe_name(s)}: no .jsonl, .json or .parquet file matches")
+        return Source(safe_name(s), None, files)
     if _HUB_ID.fullmatch(s) and not file_kind(s) and not s.startswith(('.', '/')):
         return _builder_source(s, split, config, revision, data_files, hub=True)
-    raise InputError(f"{p}: no such file or directory")
+    raise InputError(f"{safe_name(p)}: no such file or directory")
 
 # %% ../nbs/01b_sources.ipynb #3b831af1
 def iter_rows(source:Source):
@@ -434,7 +483,7 @@ def iter_rows(source:Source):
 
 def file_label(source:Source, f:str)->str:
     "What starts the `Where` of a row of file `f`: its name when the source has several files, else nothing."
-    return f"{f.rstrip('/').rsplit('/', 1)[-1]} " if len(source.files) > 1 else ''
+    return f"{safe_name(f.rstrip('/').rsplit('/', 1)[-1])} " if len(source.files) > 1 else ''
 
 def shown_name(source:Source)->str:
     "How reports name `source`: its name, with its split unless that is 'train'."
