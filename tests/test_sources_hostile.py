@@ -123,3 +123,13 @@ def test_file_name_not_utf8(tmp_path, capsys):
     (tmp_path/'empty.jsonl').write_bytes(b'')
     assert one_line_error(capsys, os.fsdecode(os.fsencode(str(tmp_path)) + b'/nope\xff.jsonl')).endswith(
         f"{tmp_path}/nope\\xff.jsonl: no such file or directory")
+
+# --config/--revision/--data-files with a source datasets does not load: said, not ignored
+@pytest.mark.parametrize('opt', [['--config', 'chat'], ['--revision', 'v2'], ['--data-files', 'x.jsonl']])
+def test_dataset_options_refused_for_files(tmp_path, capsys, opt):
+    (tmp_path/'a.jsonl').write_bytes(ROWS[:4000].rsplit(b'\n', 1)[0] + b'\n')
+    for src in (tmp_path/'a.jsonl', f"{tmp_path}/*.jsonl", f"file://{tmp_path}/a.jsonl"):
+        err = one_line_error(capsys, src, *opt)
+        assert f"{opt[0]} applies only to a Hub dataset id or a dataset folder, and " in err, err
+    r = run_cli('audit', '-', '--quiet', *opt, stdin=ROWS[:4000])
+    assert r.returncode == 2 and b'and standard input is one stream of rows' in r.stderr, r.stderr

@@ -442,26 +442,39 @@ def resolve(source,               # A path, glob, fsspec URL, folder or Hub data
     if e := next((e for f in src.files or () if f != STDIN and (e := _unreadable(f)) is not None), None): raise e
     return src
 
+def _no_options(what:str, config, revision, data_files):
+    "An `InputError` when `--config`, `--revision` or `--data-files` is given for a source `datasets` does not load."
+    if opts := [f"--{k}" for k,v in (('config', config), ('revision', revision), ('data-files', data_files)) if v is not None]:
+        raise InputError(f"{' and '.join(opts)} appl{'ies' if len(opts) == 1 else 'y'} only to a Hub dataset id or a dataset folder, "
+                         f"and {what}")
+
 def _resolve(s:str, split, config, revision, data_files)->Source:
     "The `Source` string `s` names (see `resolve`), its files not yet checked."
+    opts = (config, revision, data_files)
     if s in (STDIN, '/dev/stdin'):
         if split not in (None, 'train'): raise InputError(f"--split {split}: standard input is one stream, with no splits")
+        _no_options('standard input is one stream of rows', *opts)
         if getattr(sys.stdin, 'buffer', None) is None: raise InputError(f"{s}: there is no standard input to read here")
         if sys.stdin.isatty(): raise InputError(f"{s}: standard input is a terminal: pipe the rows in (`cat data.jsonl | tokenlens audit -`)")
         return Source('<stdin>', None, [STDIN])
     if '://' in s:
         if split not in (None, 'train'): raise InputError(f"--split {split}: a URL names files, not splits; point it at the split's files")
+        _no_options(f"{safe_name(s)} is a URL of files (an hf:// URL takes a revision as hf://datasets/ORG/NAME@REVISION/...)", *opts)
         return _url_source(s)
     p = Path(s)
     if p.exists():
         check_input(p)
+        if p.is_dir() and not _saved(p): return _builder_source(s, split, config, revision, data_files, shown=safe_name(p.name))
         if p.is_dir():
-            return _saved_source(p, split) if _saved(p) else _builder_source(s, split, config, revision, data_files, shown=safe_name(p.name))
+            _no_options(f"{safe_name(p.name)} is a dataset saved by save_to_disk", *opts)
+            return _saved_source(p, split)
         if split not in (None, 'train'): raise InputError(f"--split {split}: {safe_name(p.name)} is one file, with no splits")
+        _no_options(f"{safe_name(p.name)} is a file", *opts)
         return Source(safe_name(p.name), None, [s])
     if any(c in s for c in '*?['):
         files = [f for f in _glob(s) if file_kind(f)]
         if not files: raise InputError(f"{safe_name(s)}: no .jsonl, .json or .parquet file matches")
+        _no_options(f"{safe_name(s)} is a glob of files (pass --data-files with the folder instead)", *opts)
         return Source(safe_name(s), None, files)
     if _HUB_ID.fullmatch(s) and not file_kind(s) and not s.startswith(('.', '/')):
         return _builder_source(s, split, config, revision, data_files, hub=True)
