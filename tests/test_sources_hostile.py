@@ -133,3 +133,22 @@ def test_dataset_options_refused_for_files(tmp_path, capsys, opt):
         assert f"{opt[0]} applies only to a Hub dataset id or a dataset folder, and " in err, err
     r = run_cli('audit', '-', '--quiet', *opt, stdin=ROWS[:4000])
     assert r.returncode == 2 and b'and standard input is one stream of rows' in r.stderr, r.stderr
+
+# rows already in Python: a formatted Dataset, a DatasetDict, a DataFrame give the rows a trainer sees
+def test_audit_formatted_datasets_and_splits(monkeypatch):
+    import datasets, tokenlens.audit as A
+    from tokenlens.models import load_tokenizer
+    from tokenlens.sources import stream_rows
+    monkeypatch.setattr(A, '_stream', stream_rows, raising=False)   # what audit calls once it reads Python rows with stream_rows
+    tok = load_tokenizer('smollm2')
+    rows = [json.loads(l) for l in DEMO.read_text().splitlines()[:6] if l.startswith('{"messages"')][:3]
+    ds = datasets.Dataset.from_list(rows)
+    plain = A.audit(ds, tok)
+    assert plain.tally.counts['bad_row'] == 0 and len(plain) == len(rows)
+    for fmt in ('numpy', 'arrow', 'pandas'):
+        assert A.audit(ds.with_format(fmt), tok).tally == plain.tally, fmt
+    assert A.audit(ds.to_pandas(), tok).tally == plain.tally
+    both = datasets.DatasetDict(train=ds, test=ds.select([0]))
+    assert A.audit(both, tok).tally == plain.tally
+    assert len(A.audit(both.with_format('numpy'), tok, split='test')) == 1
+    with pytest.raises(InputError, match="no split 'dev'; its splits are train, test"): A.audit(both, tok, split='dev')

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['Rows', 'FILE_KINDS', 'COMPRESSIONS', 'STDIN', 'Source', 'BadRow', 'InputError', 'Where', 'file_kind', 'safe_name',
-           'check_input', 'resolve', 'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows']
+           'check_input', 'resolve', 'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows', 'stream_rows']
 
 # %% ../nbs/01b_sources.ipynb #10d9b746
 class BadRow:
@@ -525,3 +525,40 @@ def read_rows(source,             # A path, glob, URL, folder, Hub id, or a reso
         rows.append(row); where.append(w)
     if not rows: raise InputError(f"{src.name}: no rows")
     return Rows(rows, where, shown_name(src))
+
+# %% ../nbs/01b_sources.ipynb #1a3bd5c0
+def _from_datasets(dataset, split:str=None)->Source:
+    "A `datasets` Dataset, IterableDataset or DatasetDict as a `Source` of the chosen split, its rows plain Python values."
+    name = type(dataset).__name__
+    if isinstance(dataset, dict):     # DatasetDict, IterableDatasetDict: a dict of splits
+        split = _pick_split(name, [str(k) for k in dataset], split)
+        dataset = dataset[split]
+    elif split not in (None, 'train'): raise InputError(f"--split {split}: a {name} holds one dataset, not splits")
+    return Source(name, split, None, dataset.with_format(None) if hasattr(dataset, 'with_format') else dataset)
+
+def _frame_rows(df):
+    "`(row, Where)` for each row of a pandas DataFrame, through Arrow: list columns come out as lists, not numpy arrays."
+    import pyarrow as pa
+    try: rows = itertools.chain.from_iterable(b.to_pylist() for b in pa.Table.from_pandas(df, preserve_index=False).to_batches(1024))
+    except (pa.ArrowException, TypeError, ValueError): rows = df.to_dict('records')   # columns Arrow cannot type: as pandas has them
+    return ((row, Where(f"row {k}")) for k,row in enumerate(rows))
+
+def stream_rows(dataset,          # A path, glob, URL, folder or Hub id; a `Source` or `Rows`; a list of rows; a `datasets` dataset; a DataFrame
+                split:str=None,   # The split to read (of a folder, a Hub id or a `DatasetDict`)
+                **source,         # `config`, `revision`, `data_files`: see `resolve`
+               )->tuple:
+    "`(name, total, (row, Where) pairs, Source or None)` for anything a dataset check takes, its rows plain Python, read as needed."
+    if isinstance(dataset, Rows): return dataset.name, len(dataset.rows), zip(dataset.rows, dataset.where), None
+    if isinstance(dataset, (str, bytes, os.PathLike, Source)):
+        src = dataset if isinstance(dataset, Source) else resolve(dataset, split, **source)
+        return shown_name(src), count_rows(src), iter_rows(src), src
+    name = type(dataset).__name__
+    _no_options(f"a {name} is rows already loaded", source.get('config'), source.get('revision'), source.get('data_files'))
+    if type(dataset).__module__.split('.')[0] == 'datasets':
+        src = _from_datasets(dataset, split)
+        return shown_name(src), count_rows(src), iter_rows(src), None
+    if split not in (None, 'train'): raise InputError(f"--split {split}: a {name} of rows has no splits")
+    if isinstance(dataset, dict):
+        raise TypeError("a dict is not a dataset: pass a list of rows, a datasets Dataset or DatasetDict, or a DataFrame")
+    if hasattr(dataset, 'to_dict') and hasattr(dataset, 'columns'): return name, len(dataset), _frame_rows(dataset), None
+    return name, len(dataset) if hasattr(dataset, '__len__') else None, ((r, Where(f"row {k}")) for k,r in enumerate(dataset)), None
