@@ -152,3 +152,26 @@ def test_audit_formatted_datasets_and_splits(monkeypatch):
     assert A.audit(both, tok).tally == plain.tally
     assert len(A.audit(both.with_format('numpy'), tok, split='test')) == 1
     with pytest.raises(InputError, match="no split 'dev'; its splits are train, test"): A.audit(both, tok, split='dev')
+
+PEAK = ('import resource, sys; from tokenlens.audit import main; rc = main(sys.argv[1:]); '
+        'print("maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)')
+
+# one very long row: encoded in pieces (same ids), its spans not built as lists; memory a fraction of what it was
+@pytest.mark.slow
+@pytest.mark.parametrize('model', ['smollm2', 'mistral'])
+def test_one_long_row_memory(tmp_path, model):
+    import random
+    random.seed(0)
+    words = 'the quick brown fox jumps over a lazy dog while tokens are spans over text and models learn 42 things'.split()
+    text = ' '.join(random.choice(words) for _ in range(1_600_000))[:8_000_000]
+    row = {'messages': [{'role': 'user', 'content': 'Summarise this.'}, {'role': 'assistant', 'content': text}]}
+    (tmp_path/'long.jsonl').write_text(json.dumps(row) + '\n')
+    (tmp_path/'short.jsonl').write_text(json.dumps({**row, 'messages': [row['messages'][0], {'role': 'assistant', 'content': 'Ok.'}]}) + '\n')
+    peaks = []
+    for f in ('short.jsonl', 'long.jsonl'):   # each run's own peak, in MB
+        r = subprocess.run([sys.executable, '-c', PEAK, 'audit', str(tmp_path/f), '--model', model, '--quiet', '--output', 'json'],
+                           capture_output=True, env={**os.environ, 'PYTHONPATH': str(ROOT), 'HF_HUB_OFFLINE': '1'}, timeout=900)
+        assert r.returncode == 0, r.stderr
+        peaks.append(int(r.stderr.decode().split('maxrss ')[-1]) // 1024)
+    assert json.loads(r.stdout.decode().splitlines()[-1])['rows'] == 1
+    assert peaks[1] - peaks[0] < 450, peaks   # MB for an 8 MB row: about 280 (smollm2), 320 (mistral); 780 and 600 encoded whole
