@@ -1,4 +1,4 @@
-"Hostile inputs to `tokenlens.sources` and `tokenlens audit`: each one is read right, or stops the run with one line (exit 2)."
+"Hostile inputs to `tokenlens.sources` and `tokenlens audit`: read right, or one line that stops the run (exit 2)."
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest
@@ -11,7 +11,8 @@ CLI = [sys.executable, '-c', 'import sys; from tokenlens.audit import main; sys.
 
 def run_cli(*args, stdin:bytes=None, env:dict=None):
     "`tokenlens ...` in a fresh process (this checkout's package), with `stdin` piped in."
-    env = {**os.environ, 'PYTHONPATH': str(ROOT), 'HF_HUB_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false', **(env or {})}
+    env = {**os.environ, 'PYTHONPATH': str(ROOT), 'HF_HUB_OFFLINE': '1',
+           'TOKENIZERS_PARALLELISM': 'false', **(env or {})}
     return subprocess.run([*CLI, *args], input=stdin, capture_output=True, env=env, timeout=600)
 
 def one_line_error(capsys, *args)->str:
@@ -64,7 +65,8 @@ def test_folder_audit_leaves_no_lock_files(tmp_path):
     (tmp_path/'csv'/'train.csv').write_text('prompt,completion\nHi,Hello\n')
     cache = tmp_path/'hf-datasets'
     for src, split in ((shards, 'test'), (tmp_path/'csv', 'train')):
-        r = run_cli('audit', str(src), '--split', split, '--quiet', '--output', 'json', env={'HF_DATASETS_CACHE': str(cache)})
+        r = run_cli('audit', str(src), '--split', split, '--quiet', '--output', 'json',
+                    env={'HF_DATASETS_CACHE': str(cache)})
         assert r.returncode in (0, 1), r.stderr
     assert not cache.exists() or not any(cache.rglob('*')), sorted(cache.rglob('*'))
 
@@ -100,7 +102,8 @@ def test_compression_without_its_package(tmp_path, capsys, ext, package):
 def test_parquet_corrupt_inside(tmp_path, capsys):
     import pyarrow as pa, pyarrow.parquet as pq
     p = tmp_path/'rows.parquet'
-    pq.write_table(pa.table({'text': [f"row {k} " * 50 for k in range(2000)]}), p, compression='snappy', row_group_size=500)
+    table = pa.table({'text': [f"row {k} " * 50 for k in range(2000)]})
+    pq.write_table(table, p, compression='snappy', row_group_size=500)
     data = bytearray(p.read_bytes())
     data[len(data) // 2:len(data) // 2 + 4000] = bytes(4000)
     p.write_bytes(bytes(data))
@@ -115,7 +118,8 @@ def test_file_name_not_utf8(tmp_path, capsys):
         out = capsys.readouterr().out
         out.encode('utf-8')   # no lone surrogate: the output is valid UTF-8
         got = json.loads(out.splitlines()[0]) if output == 'json' else json.loads(out)
-        where = got['file'] if output == 'json' else got['runs'][0]['results'][0]['locations'][0]['physicalLocation']['artifactLocation']['uri']
+        if output == 'json': where = got['file']
+        else: where = got['runs'][0]['results'][0]['locations'][0]['physicalLocation']['artifactLocation']['uri']
         assert where == shown, where
     r = run_cli('audit', p, '--quiet', '--output', 'json', env={'PYTHONIOENCODING': 'utf-8:strict'})
     assert r.returncode == 1, r.stderr
@@ -139,7 +143,7 @@ def test_audit_formatted_datasets_and_splits(monkeypatch):
     import datasets, tokenlens.audit as A
     from tokenlens.models import load_tokenizer
     from tokenlens.sources import stream_rows
-    monkeypatch.setattr(A, '_stream', stream_rows, raising=False)   # what audit calls once it reads Python rows with stream_rows
+    monkeypatch.setattr(A, '_stream', stream_rows, raising=False)   # until audit calls stream_rows itself
     tok = load_tokenizer('smollm2')
     rows = [json.loads(l) for l in DEMO.read_text().splitlines()[:6] if l.startswith('{"messages"')][:3]
     ds = datasets.Dataset.from_list(rows)
@@ -162,16 +166,18 @@ PEAK = ('import resource, sys; from tokenlens.audit import main; rc = main(sys.a
 def test_one_long_row_memory(tmp_path, model):
     import random
     random.seed(0)
-    words = 'the quick brown fox jumps over a lazy dog while tokens are spans over text and models learn 42 things'.split()
+    words = 'the quick brown fox jumps over a lazy dog while tokens are spans over text and models learn 42'.split()
     text = ' '.join(random.choice(words) for _ in range(1_600_000))[:8_000_000]
     row = {'messages': [{'role': 'user', 'content': 'Summarise this.'}, {'role': 'assistant', 'content': text}]}
     (tmp_path/'long.jsonl').write_text(json.dumps(row) + '\n')
-    (tmp_path/'short.jsonl').write_text(json.dumps({**row, 'messages': [row['messages'][0], {'role': 'assistant', 'content': 'Ok.'}]}) + '\n')
+    short = {'messages': [row['messages'][0], {'role': 'assistant', 'content': 'Ok.'}]}
+    (tmp_path/'short.jsonl').write_text(json.dumps(short) + '\n')
     peaks = []
     for f in ('short.jsonl', 'long.jsonl'):   # each run's own peak, in MB
-        r = subprocess.run([sys.executable, '-c', PEAK, 'audit', str(tmp_path/f), '--model', model, '--quiet', '--output', 'json'],
-                           capture_output=True, env={**os.environ, 'PYTHONPATH': str(ROOT), 'HF_HUB_OFFLINE': '1'}, timeout=900)
+        args = ['audit', str(tmp_path/f), '--model', model, '--quiet', '--output', 'json']
+        env = {**os.environ, 'PYTHONPATH': str(ROOT), 'HF_HUB_OFFLINE': '1'}
+        r = subprocess.run([sys.executable, '-c', PEAK, *args], capture_output=True, env=env, timeout=900)
         assert r.returncode == 0, r.stderr
         peaks.append(int(r.stderr.decode().split('maxrss ')[-1]) // 1024)
     assert json.loads(r.stdout.decode().splitlines()[-1])['rows'] == 1
-    assert peaks[1] - peaks[0] < 450, peaks   # MB for an 8 MB row: about 280 (smollm2), 320 (mistral); 780 and 600 encoded whole
+    assert peaks[1] - peaks[0] < 450, peaks   # MB for 8 MB: about 280 (smollm2), 320 (mistral); 780, 600 encoded whole

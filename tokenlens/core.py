@@ -303,11 +303,11 @@ class Tokenized:
         if not sp.exact and offsets is None and (offsets := _offsets_for(tok, text, self.ids)) is not None:
             sp = token_spans(text, self.ids, tok, offsets)   # runs that do not spell the text: place them by offsets
         self.notes, self.warnings = sp.notes, list(sp.warnings)   # warnings: text the spans could not spell
-        self._byte_array = np.stack([sp.starts, sp.ends], axis=1).astype(np.int64) if len(arr) else np.zeros((0, 2), np.int64)
-        cs, ce = _byte_to_char(text, text.encode(), sp.starts, sp.ends)
-        self.span_array = np.stack([cs, ce], axis=1).astype(np.int64) if len(arr) else np.zeros((0, 2), np.int64)
+        pairs = lambda a, b: np.stack([a, b], axis=1).astype(np.int64) if len(arr) else np.zeros((0, 2), np.int64)
+        self._byte_array = pairs(sp.starts, sp.ends)
+        self.span_array = pairs(*_byte_to_char(text, text.encode(), sp.starts, sp.ends))
 
-    # the lists are made when first asked for: a row of millions of tokens would spend gigabytes on tuples it never reads
+    # the lists are made when first asked for: a row of millions of tokens would spend gigabytes on tuples
     @functools.cached_property
     def spans(self)->list:
         "`(start, end)` characters of each token."
@@ -399,15 +399,15 @@ def from_ids(tok, ids:list)->Tokenized:
     return Tokenized(b''.join(table[i] for i in ids).decode(errors='replace'), ids, tok)
 
 # %% ../nbs/00_core.ipynb #779826c3
-_LONG = 1 << 20   # characters: a longer text is encoded in pieces, where that gives the same ids (see "One very long text")
+_LONG = 1 << 20   # characters: a longer text is encoded in pieces, where that gives the same ids ("One very long text")
 
 def encode_batch(tok, texts:list, add_special_tokens:bool=False)->list:
-    "Ids of each text in `texts`, encoded in one batched call (a very long text in pieces, where that gives the same ids)."
+    "Ids of each text in `texts`, encoded in one batched call (a very long text in pieces, where the ids are the same)."
     if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
         raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
     backend = getattr(tok, 'backend_tokenizer', None)
     if backend is not None and hasattr(backend, 'encode_batch_fast'):
-        if not add_special_tokens and any(len(t) > _LONG for t in texts): return _encode_long(tok, list(texts))   # see below
+        if not add_special_tokens and any(len(t) > _LONG for t in texts): return _encode_long(tok, list(texts))
         return [e.ids for e in backend.encode_batch_fast(list(texts), add_special_tokens=add_special_tokens)]
     return tok(list(texts), add_special_tokens=add_special_tokens)['input_ids']
 
@@ -461,7 +461,7 @@ def encode_prefixes(tok,           # The tokenizer
 
 # %% ../nbs/00_core.ipynb #26c7e5b0
 _PIECE, _BATCH = 1 << 16, 64   # characters of a piece; pieces encoded at once
-_CUT = re.compile(r'(?<=\S) ')   # a space after a character that is not whitespace (Python's \s holds every \s of the tokenizer's)
+_CUT = re.compile(r'(?<=\S) ')   # a space after a non-space character (Python's \s holds all the tokenizer's \s)
 
 @per_tokenizer(stale=lambda v, tok: v[1] != len(tok))
 def _cuts_at_spaces(tok)->tuple:
@@ -470,7 +470,8 @@ def _cuts_at_spaces(tok)->tuple:
     if backend is None or backend.normalizer is not None: return False, len(tok)
     spec = json.loads(backend.to_str())
     model, pre = spec.get('model') or {}, spec.get('pre_tokenizer') or {}
-    added = [a for a in spec.get('added_tokens', []) if re.search(r'\s', a.get('content', '')) or a.get('lstrip') or a.get('rstrip')]
+    added = [a for a in spec.get('added_tokens', []) if re.search(r'\s', a.get('content', ''))
+             or a.get('lstrip') or a.get('rstrip')]
     if added or model.get('type') != 'BPE' or model.get('dropout'): return False, len(tok)
     if _restarts_after_newline(tok)[0]: return True, len(tok)   # GPT-2's pattern
     if pre.get('type') != 'Metaspace' or len(r := pre.get('replacement', '')) != 1: return False, len(tok)
@@ -493,7 +494,8 @@ def _encode_long(tok, texts:list, size:int=_PIECE, long:int=_LONG)->list:
     ids = [[] for _ in texts]
     for b in range(0, len(pieces), _BATCH):
         part = pieces[b:b + _BATCH]
-        for (k,_), e in zip(part, backend.encode_batch_fast([p for _,p in part], add_special_tokens=False)): ids[k] += e.ids
+        encoded = backend.encode_batch_fast([p for _,p in part], add_special_tokens=False)
+        for (k,_), e in zip(part, encoded): ids[k] += e.ids
     return ids
 
 # %% ../nbs/00_core.ipynb #d521b53e

@@ -50,7 +50,8 @@ def _no_repeats(pairs:list)->dict:
     if len(d) < len(pairs):
         seen = set()
         k = next(k for k,_ in pairs if k in seen or seen.add(k))
-        raise _RepeatedKey(f"the key {k!r} appears twice in one object (datasets refuses the file; json keeps the last value)")
+        raise _RepeatedKey(f"the key {k!r} appears twice in one object "
+                           "(datasets refuses the file; json keeps the last value)")
     return d
 
 class _Repeated(dict):
@@ -70,13 +71,14 @@ def _repeat_in(v):
 _STRICT, _MARKING = json.JSONDecoder(object_pairs_hook=_no_repeats), json.JSONDecoder(object_pairs_hook=_Repeated)
 
 def _loads(line:bytes, n:int):
-    "One JSON Lines row (a line, or a value over several lines from line `n`), or a `BadRow` saying what is wrong where."
+    "One JSON Lines row (a line, or a value over lines from line `n`), or a `BadRow` saying what is wrong where."
     try: text = line.decode('utf-8')
     except UnicodeDecodeError as e:
         at, col = n + line.count(b'\n', 0, e.start), e.start - line.rfind(b'\n', 0, e.start)
         return BadRow(f"line {at}: not UTF-8 (byte 0x{line[e.start]:02X} at column {col})")
     try: return _STRICT.decode(text)
-    except json.JSONDecodeError as e: return BadRow(f"line {n + e.lineno - 1}: malformed JSON: {e.msg} (column {e.colno})")
+    except json.JSONDecodeError as e:
+        return BadRow(f"line {n + e.lineno - 1}: malformed JSON: {e.msg} (column {e.colno})")
     except _RepeatedKey as e: return BadRow(f"line {n}: {e}")
     except RecursionError: return BadRow(f"line {n}: JSON nested too deeply to read")
     except ValueError as e: return BadRow(f"line {n}: unreadable JSON value: {e}")   # e.g. an integer of 5,000 digits
@@ -104,7 +106,7 @@ def _json_error(name:str, text:str, pos:int, msg:str)->InputError:
     return InputError(f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {msg}")
 
 def _array_items(text:str, start:int, name:str, shown:str=''):
-    "`(row, Where, (start, end))` for each element of the JSON array at `text[start]`, one at a time; a string is a `text` row."
+    "`(row, Where, (start, end))` for each element of the JSON array at `text[start]`; a string is a `text` row."
     pos, k, line, seen = _WS.match(text, start + 1).end(), 0, 1, 0
     if text[pos:pos+1] == ']': pos += 1
     else:
@@ -122,7 +124,7 @@ def _array_items(text:str, start:int, name:str, shown:str=''):
     if (pos := _WS.match(text, pos).end()) < len(text): raise _json_error(name, text, pos, "Extra data after the array")
 
 def _ends(text:bytes):
-    "Whether the value `text` starts is whole (`'done'`), goes on (`'more'`), is followed by more (the offset), or is broken."
+    "Whether the value `text` starts is whole (`'done'`), goes on (`'more'`), has more after it (where), or is broken."
     try: t = text.decode('utf-8')
     except UnicodeDecodeError: return 'bad'
     try: json.loads(t)
@@ -133,7 +135,7 @@ def _ends(text:bytes):
     return 'done'
 
 def _line_values(lines, name:str, shown:str=''):
-    "`(text, Where)` for each value of JSON Lines `lines`: a line, or a value that goes on over the next lines, from its first."
+    "`(text, Where)` for each value of JSON Lines `lines`: a line, or a value that goes on over the next lines."
     ahead, lines = collections.deque(), enumerate(lines, 1)
     pull = lambda: ahead.popleft() if ahead else next(lines, None)
     while (item := pull()) is not None:
@@ -170,7 +172,7 @@ def _line_values(lines, name:str, shown:str=''):
 
 # %% ../nbs/01b_sources.ipynb #c79536c0
 def _starts_array(head:list, lines)->tuple:
-    "Whether a JSON Lines file is one array instead (it starts with `[`, and its first line is not a whole row), and its lines."
+    "Whether a JSON Lines file is one array instead (it starts with `[`, its first line no whole row), and its lines."
     first = next((l.strip() for l in head if l.strip()), b'')
     if first[:1] != b'[': return False, itertools.chain(head, lines)
     rest = b''.join(lines)
@@ -191,10 +193,11 @@ def _jsonl_items(f, name:str, shown:str='', parse:bool=True):
     try: text = data.decode('utf-8')
     except UnicodeDecodeError as e: raise InputError(f"{name}: not UTF-8 at byte {e.start}: save it as UTF-8") from None
     for row, w, (a, b) in _array_items(text, _WS.match(text).end(), name, shown):
-        yield (row if parse else json.dumps(row, ensure_ascii=False).encode() if text[a] == '"' else text[a:b].encode()), w
+        if not parse: row = json.dumps(row, ensure_ascii=False).encode() if text[a] == '"' else text[a:b].encode()
+        yield row, w
 
 def _jsonl_lines(f, name:str, shown:str=''):
-    "`(text, Where)` for each row of a JSON Lines file, not yet parsed (`_loads` parses it): a line, a value over lines, an array's element."
+    "`(text, Where)` for each row of a JSON Lines file, not yet parsed (`_loads` parses it)."
     return _jsonl_items(f, name, shown, parse=False)
 
 def _jsonl_rows(f, name:str, shown:str=''):
@@ -202,12 +205,12 @@ def _jsonl_rows(f, name:str, shown:str=''):
     return _jsonl_items(f, name, shown)
 
 def _whole(text:str)->tuple:
-    "The JSON value `text` holds, and when a key is twice in one of its objects, the value again with such objects marked."
+    "The JSON value `text` holds, and when a key is twice in one of its objects, the value with such objects marked."
     try: return _STRICT.decode(text), None
     except _RepeatedKey: return json.loads(text), _MARKING.decode(text)
 
 def _json_rows(f, name:str, shown:str=''):
-    "`(row, Where)` for each row of a JSON file: an array's elements, the one array an object holds, one object, or values one after another."
+    "`(row, Where)` for each row of a JSON file: an array, the one array of an object, one object, or values in a row."
     name, raw = safe_name(name), f.read()
     if (e := _encoding_error(name, raw[:65536])) is not None: raise e
     try: text = raw.decode('utf-8-sig', errors='strict')
@@ -223,7 +226,8 @@ def _json_rows(f, name:str, shown:str=''):
             yield from _jsonl_rows(io.BytesIO(raw), name, shown)
             return
         raise InputError(f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    if not isinstance(data, dict): raise InputError(f"{name}: expected an array of rows or objects, found a JSON {type(data).__name__}")
+    if not isinstance(data, dict):
+        raise InputError(f"{name}: expected an array of rows or objects, found a JSON {type(data).__name__}")
     lists = [k for k,v in data.items() if isinstance(v, list)]
     bad = lambda row, at, m: BadRow(f"{at}: {e}") if m is not None and (e := _repeat_in(m)) else row
     if len(lists) != 1 or (marked is not None and marked.error):    # one row, as `datasets` reads it
@@ -238,7 +242,7 @@ def _parquet_rows(f, name:str, shown:str=''):
     import pyarrow.parquet as pq
     name = safe_name(name)
     try: pf = pq.ParquetFile(f)
-    except Exception as e: raise InputError(f"{name}: not a readable Parquet file ({' '.join(str(e).split())})") from None
+    except Exception as e: raise InputError(f"{name}: not a readable Parquet file ({_what(e)})") from None
     k = 0
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
@@ -249,7 +253,7 @@ STDIN = '-'   # the file name of standard input, as linters take it
 _PACKAGES = {'.zst': 'zstandard', '.lz4': 'lz4'}   # what fsspec needs to read these; gzip, bz2 and xz come with Python
 
 def safe_name(name)->str:
-    "`name` (a path) as text that is valid UTF-8, for messages and reports: bytes of a file name that are not UTF-8 as `\\xNN`."
+    "`name` (a path) as valid UTF-8 text, for messages and reports: bytes of a file name that are not UTF-8 as `\\xNN`."
     s = os.fsdecode(name) if isinstance(name, (bytes, os.PathLike)) else str(name)
     try: return s.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
     except UnicodeEncodeError: return s.encode('utf-8', 'backslashreplace').decode('utf-8')
@@ -259,32 +263,36 @@ def _compression(path:str)->str:
     return next((c for c in COMPRESSIONS if str(path).lower().endswith(c)), None)
 
 def _unreadable(path:str):
-    "An `InputError` when file `path` cannot be read here whatever it holds (an unknown type, a compression with no package)."
+    "An `InputError` when file `path` cannot be read here (an unknown type, a compression without its package)."
     name, ext = safe_name(path), _compression(path)
     if file_kind(path) is None:
-        return InputError(f"{name}: unknown file type; expected .jsonl, .json or .parquet (optionally compressed), a folder, a URL or a Hub dataset id")
+        return InputError(f"{name}: unknown file type; expected .jsonl, .json or .parquet (optionally compressed), "
+                          "a folder, a URL or a Hub dataset id")
     from fsspec.utils import infer_compression
     if ext and file_kind(path) != 'parquet' and infer_compression(str(path)) is None:
         pkg = _PACKAGES.get(ext)
-        return InputError(f"{name}: reading {ext} files needs `pip install {pkg}`" if pkg else f"{name}: this Python cannot read {ext} files")
+        return InputError(f"{name}: reading {ext} files needs `pip install {pkg}`" if pkg else
+                          f"{name}: this Python cannot read {ext} files")
 
 def _what(e:Exception)->str: return ' '.join(f"{type(e).__name__}: {e}".split())   # one line
 
 def _read_error(e:Exception)->bool:
     "Whether `e` is the file failing under a reader (I/O, decompression, Parquet), not a bug here."
     mod = type(e).__module__ or ''
-    return isinstance(e, (OSError, EOFError)) or mod in ('zlib', '_lzma', 'lzma', '_bz2', 'bz2') or mod.startswith('pyarrow')
+    return isinstance(e, (OSError, EOFError)) or mod in ('zlib', '_lzma', 'lzma', '_bz2', 'bz2')\
+        or mod.startswith('pyarrow')
 
 def _read_safely(rows, name:str, ext:str=None):
-    "The `(row, Where)` of reader `rows`; the file failing under it (cut short, not what its name says) an `InputError` naming it."
+    "The `(row, Where)` of reader `rows`; the file failing under it (cut short, not what it is named) an `InputError`."
     w = None
     try:
         for row, w in rows: yield row, w
     except Exception as e:
         if not _read_error(e): raise
-        at = 'before its first row' if w is None else f"after line {w.line}" if w.line else f"after {' '.join(w.split()[-2:])}"
+        if w is None: at = 'before its first row'
+        else: at = f"after line {w.line}" if w.line else f"after {' '.join(w.split()[-2:])}"
         if ext and isinstance(e, EOFError): msg = f"its {ext} data ends early, {at}: the file was cut short"
-        elif ext and w is None: msg = f"the name says {ext}, but it is not {ext} data ({_what(e)}): rename or recompress it"
+        elif ext and w is None: msg = f"the name says {ext}, but it is not {ext} data ({_what(e)}): rename it"
         elif ext: msg = f"its {ext} data is corrupt {at} ({_what(e)})"
         else: msg = f"reading failed {at} ({_what(e)})"
         raise InputError(f"{name}: {msg}") from None
@@ -300,7 +308,8 @@ def _file_rows(path:str, shown:str=''):
     try: f = fsspec.open(str(path), 'rb', compression=None if kind == 'parquet' else 'infer').open()
     except (OSError, ValueError) as e: raise InputError(f"{name}: cannot open it ({_what(e)})") from None
     reader = {'jsonl': _jsonl_rows, 'json': _json_rows, 'parquet': _parquet_rows}[kind]
-    with f: yield from _read_safely(reader(f, str(path), shown), name, None if kind == 'parquet' else _compression(path))
+    ext = _compression(path) if kind != 'parquet' else None
+    with f: yield from _read_safely(reader(f, str(path), shown), name, ext)
 
 # %% ../nbs/01b_sources.ipynb #19aa20fb
 Source = namedtuple('Source', 'name split files dataset', defaults=(None, None))
@@ -328,11 +337,11 @@ def _saved(p:Path)->bool:
     return (p/'dataset_dict.json').exists() or ((p/'state.json').exists() and (p/'dataset_info.json').exists())
 
 def _glob(pattern:str)->list:
-    "The local files `pattern` matches (`**`: any folders), in name order, each real file once; a wildcard never enters a symlinked folder."
+    "The local files `pattern` matches (`**`: any folders) in name order, each real file once; wildcards skip symlinks."
     parts = re.split(r'[/\\]' if os.sep == '\\' else '/', pattern)
     k = next(i for i,p in enumerate(parts) if globlib.has_magic(p))
     base = '/'.join(parts[:k]) + ('/' if k == 1 and not parts[0] else '')
-    def entries(d, hidden=False):   # (name, path, a real folder, not a symlink); hidden names only for a pattern that starts with '.'
+    def entries(d, hidden=False):   # (name, path, a real folder: no symlink); hidden names for a pattern starting '.'
         try: return sorted((e.name, os.path.join(d, e.name) if d else e.name, e.is_dir(follow_symlinks=False))
                            for e in os.scandir(d or '.') if hidden or not e.name.startswith('.'))
         except OSError: return []
@@ -406,11 +415,12 @@ def _saved_source(p:Path, split=None)->Source:
     "A folder written by `save_to_disk`: the chosen split, read row by row."
     datasets = _datasets()
     try: ds = datasets.load_from_disk(str(p))
-    except Exception as e: raise InputError(f"{safe_name(p)}: not a readable saved dataset ({' '.join(str(e).split())})") from None
+    except Exception as e: raise InputError(f"{safe_name(p)}: not a readable saved dataset ({_what(e)})") from None
     if isinstance(ds, datasets.DatasetDict):
         split = _pick_split(safe_name(p), list(ds), split)
         return Source(safe_name(p.name), split, None, ds[split])
-    if split not in (None, 'train'): raise InputError(f"{safe_name(p)} holds one dataset, not splits: leave out --split")
+    if split not in (None, 'train'):
+        raise InputError(f"{safe_name(p)} holds one dataset, not splits: leave out --split")
     return Source(safe_name(p.name), None, None, ds)
 
 def _url_source(url:str)->Source:
@@ -422,7 +432,9 @@ def _url_source(url:str)->Source:
         fs, _, paths = fsspec.get_fs_token_paths(url)
         files, local = [], 'file' in fs.protocol   # fsspec's local `find` and `glob` do not enter symlinked folders
         for p in paths:
-            files += sorted(q for q in fs.find(p) if file_kind(q) and (not local or os.path.isfile(q))) if fs.isdir(p) else [p]
+            found = fs.find(p) if fs.isdir(p) else None
+            files += [p] if found is None else sorted(
+                q for q in found if file_kind(q) and (not local or os.path.isfile(q)))
         files = _once(files) if local else files
     except ImportError as e: raise InputError(f"{url}: {e}") from None      # e.g. s3:// without s3fs: fsspec names the package
     except Exception as e: raise InputError(f"{url}: cannot list it ({type(e).__name__}: {e})") from None
@@ -438,37 +450,43 @@ def resolve(source,               # A path, glob, fsspec URL, folder or Hub data
             data_files=None,      # `data_files` for `datasets.load_dataset` (a pattern, a list, or split -> patterns)
            )->Source:
     "What `source` names, checked before any row is read; an `InputError` saying why it cannot be read."
-    src = _resolve(os.fsdecode(source) if isinstance(source, bytes) else str(source), split, config, revision, data_files)
+    s = os.fsdecode(source) if isinstance(source, bytes) else str(source)
+    src = _resolve(s, split, config, revision, data_files)
     if e := next((e for f in src.files or () if f != STDIN and (e := _unreadable(f)) is not None), None): raise e
     return src
 
 def _no_options(what:str, config, revision, data_files):
     "An `InputError` when `--config`, `--revision` or `--data-files` is given for a source `datasets` does not load."
-    if opts := [f"--{k}" for k,v in (('config', config), ('revision', revision), ('data-files', data_files)) if v is not None]:
-        raise InputError(f"{' and '.join(opts)} appl{'ies' if len(opts) == 1 else 'y'} only to a Hub dataset id or a dataset folder, "
-                         f"and {what}")
+    given = (('config', config), ('revision', revision), ('data-files', data_files))
+    if opts := [f"--{k}" for k,v in given if v is not None]:
+        applies = 'applies' if len(opts) == 1 else 'apply'
+        raise InputError(f"{' and '.join(opts)} {applies} only to a Hub dataset id or a dataset folder, and {what}")
 
 def _resolve(s:str, split, config, revision, data_files)->Source:
     "The `Source` string `s` names (see `resolve`), its files not yet checked."
     opts = (config, revision, data_files)
     if s in (STDIN, '/dev/stdin'):
-        if split not in (None, 'train'): raise InputError(f"--split {split}: standard input is one stream, with no splits")
+        if split not in (None, 'train'):
+            raise InputError(f"--split {split}: standard input is one stream, with no splits")
         _no_options('standard input is one stream of rows', *opts)
         if getattr(sys.stdin, 'buffer', None) is None: raise InputError(f"{s}: there is no standard input to read here")
-        if sys.stdin.isatty(): raise InputError(f"{s}: standard input is a terminal: pipe the rows in (`cat data.jsonl | tokenlens audit -`)")
+        if sys.stdin.isatty():
+            raise InputError(f"{s}: standard input is a terminal: pipe rows in (`cat data.jsonl | tokenlens audit -`)")
         return Source('<stdin>', None, [STDIN])
     if '://' in s:
         if split not in (None, 'train'): raise InputError(f"--split {split}: a URL names files, not splits; point it at the split's files")
-        _no_options(f"{safe_name(s)} is a URL of files (an hf:// URL takes a revision as hf://datasets/ORG/NAME@REVISION/...)", *opts)
+        _no_options(f"{safe_name(s)} is a URL of files (an hf:// URL takes hf://datasets/ORG/NAME@REVISION/...)", *opts)
         return _url_source(s)
     p = Path(s)
     if p.exists():
         check_input(p)
-        if p.is_dir() and not _saved(p): return _builder_source(s, split, config, revision, data_files, shown=safe_name(p.name))
+        if p.is_dir() and not _saved(p):
+            return _builder_source(s, split, config, revision, data_files, shown=safe_name(p.name))
         if p.is_dir():
             _no_options(f"{safe_name(p.name)} is a dataset saved by save_to_disk", *opts)
             return _saved_source(p, split)
-        if split not in (None, 'train'): raise InputError(f"--split {split}: {safe_name(p.name)} is one file, with no splits")
+        if split not in (None, 'train'):
+            raise InputError(f"--split {split}: {safe_name(p.name)} is one file, with no splits")
         _no_options(f"{safe_name(p.name)} is a file", *opts)
         return Source(safe_name(p.name), None, [s])
     if any(c in s for c in '*?['):
@@ -528,7 +546,7 @@ def read_rows(source,             # A path, glob, URL, folder, Hub id, or a reso
 
 # %% ../nbs/01b_sources.ipynb #1a3bd5c0
 def _from_datasets(dataset, split:str=None)->Source:
-    "A `datasets` Dataset, IterableDataset or DatasetDict as a `Source` of the chosen split, its rows plain Python values."
+    "A `datasets` Dataset, IterableDataset or DatasetDict as a `Source` of the chosen split, rows as plain Python."
     name = type(dataset).__name__
     if isinstance(dataset, dict):     # DatasetDict, IterableDatasetDict: a dict of splits
         split = _pick_split(name, [str(k) for k in dataset], split)
@@ -537,28 +555,31 @@ def _from_datasets(dataset, split:str=None)->Source:
     return Source(name, split, None, dataset.with_format(None) if hasattr(dataset, 'with_format') else dataset)
 
 def _frame_rows(df):
-    "`(row, Where)` for each row of a pandas DataFrame, through Arrow: list columns come out as lists, not numpy arrays."
+    "`(row, Where)` for each row of a pandas DataFrame, through Arrow: list columns as lists, not numpy arrays."
     import pyarrow as pa
-    try: rows = itertools.chain.from_iterable(b.to_pylist() for b in pa.Table.from_pandas(df, preserve_index=False).to_batches(1024))
-    except (pa.ArrowException, TypeError, ValueError): rows = df.to_dict('records')   # columns Arrow cannot type: as pandas has them
+    try: batches = pa.Table.from_pandas(df, preserve_index=False).to_batches(1024)
+    except (pa.ArrowException, TypeError, ValueError): batches = None   # columns Arrow cannot type: as pandas has them
+    rows = df.to_dict('records') if batches is None else itertools.chain.from_iterable(b.to_pylist() for b in batches)
     return ((row, Where(f"row {k}")) for k,row in enumerate(rows))
 
-def stream_rows(dataset,          # A path, glob, URL, folder or Hub id; a `Source` or `Rows`; a list of rows; a `datasets` dataset; a DataFrame
+def stream_rows(dataset,          # A path, glob, URL, folder, Hub id, `Source`, `Rows`, list, Dataset(Dict), DataFrame
                 split:str=None,   # The split to read (of a folder, a Hub id or a `DatasetDict`)
                 **source,         # `config`, `revision`, `data_files`: see `resolve`
                )->tuple:
-    "`(name, total, (row, Where) pairs, Source or None)` for anything a dataset check takes, its rows plain Python, read as needed."
+    "`(name, total, (row, Where) pairs, Source or None)` for anything a dataset check takes: rows as plain Python."
     if isinstance(dataset, Rows): return dataset.name, len(dataset.rows), zip(dataset.rows, dataset.where), None
     if isinstance(dataset, (str, bytes, os.PathLike, Source)):
         src = dataset if isinstance(dataset, Source) else resolve(dataset, split, **source)
         return shown_name(src), count_rows(src), iter_rows(src), src
     name = type(dataset).__name__
-    _no_options(f"a {name} is rows already loaded", source.get('config'), source.get('revision'), source.get('data_files'))
+    _no_options(f"a {name} is rows already loaded", *(source.get(k) for k in ('config', 'revision', 'data_files')))
     if type(dataset).__module__.split('.')[0] == 'datasets':
         src = _from_datasets(dataset, split)
         return shown_name(src), count_rows(src), iter_rows(src), None
     if split not in (None, 'train'): raise InputError(f"--split {split}: a {name} of rows has no splits")
     if isinstance(dataset, dict):
-        raise TypeError("a dict is not a dataset: pass a list of rows, a datasets Dataset or DatasetDict, or a DataFrame")
-    if hasattr(dataset, 'to_dict') and hasattr(dataset, 'columns'): return name, len(dataset), _frame_rows(dataset), None
-    return name, len(dataset) if hasattr(dataset, '__len__') else None, ((r, Where(f"row {k}")) for k,r in enumerate(dataset)), None
+        raise TypeError("a dict is not a dataset: pass a list of rows, a Dataset or DatasetDict, or a DataFrame")
+    if hasattr(dataset, 'to_dict') and hasattr(dataset, 'columns'):
+        return name, len(dataset), _frame_rows(dataset), None
+    pairs = ((r, Where(f"row {k}")) for k,r in enumerate(dataset))
+    return name, len(dataset) if hasattr(dataset, '__len__') else None, pairs, None
