@@ -118,9 +118,11 @@ def _array_items(text:str, start:int, name:str, shown:str=''):
             except _RepeatedKey as e: row, end = BadRow(f"line {line}: {e}"), _MARKING.raw_decode(text, pos)[1]
             yield {'text': row} if isinstance(row, str) else row, Where(f"{shown}row {k}", name, line), (pos, end)
             k, pos = k + 1, _WS.match(text, end).end()
-            if text[pos:pos+1] == ']': pos += 1; break
-            if text[pos:pos+1] != ',': raise _json_error(name, text, pos, "Expecting ',' delimiter")
-            pos = _WS.match(text, pos + 1).end()
+            sep = text[pos:pos+1]
+            if sep not in (',', ']'): raise _json_error(name, text, pos, "Expecting ',' delimiter")
+            pos += 1
+            if sep == ']': break
+            pos = _WS.match(text, pos).end()
     if (pos := _WS.match(text, pos).end()) < len(text): raise _json_error(name, text, pos, "Extra data after the array")
 
 def _ends(text:bytes):
@@ -131,7 +133,7 @@ def _ends(text:bytes):
     except json.JSONDecodeError as e:
         if e.msg == 'Extra data': return len(t[:e.pos].encode())
         return 'more' if e.pos >= len(t.rstrip()) else 'bad'
-    except ValueError: pass     # too deep, or a number too long: whole, and `_loads` says what is wrong with it
+    except (ValueError, RecursionError): pass     # too deep, or a number too long: whole, and `_loads` says what is wrong
     return 'done'
 
 def _line_values(lines, name:str, shown:str=''):
@@ -147,7 +149,9 @@ def _line_values(lines, name:str, shown:str=''):
             continue
         buf, size, tried, end = [item], len(line), 0, 'more'
         while end == 'more':
-            if (nxt := pull()) is None or size > _MAX_VALUE: end = 'bad'; break
+            if (nxt := pull()) is None or size > _MAX_VALUE:
+                end = 'bad'
+                break
             buf.append(nxt)
             size += len(nxt[1])
             if len(buf) == 2 or nxt[1][:1] in (b'}', b']') or size >= 2 * tried:
@@ -251,6 +255,7 @@ def _parquet_rows(f, name:str, shown:str=''):
 
 STDIN = '-'   # the file name of standard input, as linters take it
 _PACKAGES = {'.zst': 'zstandard', '.lz4': 'lz4'}   # what fsspec needs to read these; gzip, bz2 and xz come with Python
+_ARROW = {'.zst': 'zstd', '.lz4': 'lz4'}            # pyarrow's codecs for them, used when those packages are not there
 
 def safe_name(name)->str:
     "`name` (a path) as valid UTF-8 text, for messages and reports: bytes of a file name that are not UTF-8 as `\\xNN`."
@@ -262,14 +267,22 @@ def _compression(path:str)->str:
     "The compression suffix of `path` (`.gz`, `.zst`, ...), or None."
     return next((c for c in COMPRESSIONS if str(path).lower().endswith(c)), None)
 
+def _arrow_codec(path:str):
+    "The pyarrow codec that decompresses `path` when fsspec cannot (`.zst` without zstandard, `.lz4` without lz4), or None."
+    from fsspec.utils import infer_compression
+    ext = _compression(path)
+    if ext not in _ARROW or file_kind(path) == 'parquet' or infer_compression(str(path)) is not None: return None
+    import pyarrow as pa
+    return _ARROW[ext] if pa.Codec.is_available(_ARROW[ext]) else None
+
 def _unreadable(path:str):
-    "An `InputError` when file `path` cannot be read here (an unknown type, a compression without its package)."
+    "An `InputError` when file `path` cannot be read here (an unknown type, a compression nothing here decompresses)."
     name, ext = safe_name(path), _compression(path)
     if file_kind(path) is None:
         return InputError(f"{name}: unknown file type; expected .jsonl, .json or .parquet (optionally compressed), "
                           "a folder, a URL or a Hub dataset id")
     from fsspec.utils import infer_compression
-    if ext and file_kind(path) != 'parquet' and infer_compression(str(path)) is None:
+    if ext and file_kind(path) != 'parquet' and infer_compression(str(path)) is None and not _arrow_codec(path):
         pkg = _PACKAGES.get(ext)
         return InputError(f"{name}: reading {ext} files needs `pip install {pkg}`" if pkg else
                           f"{name}: this Python cannot read {ext} files")
@@ -279,8 +292,7 @@ def _what(e:Exception)->str: return ' '.join(f"{type(e).__name__}: {e}".split())
 def _read_error(e:Exception)->bool:
     "Whether `e` is the file failing under a reader (I/O, decompression, Parquet), not a bug here."
     mod = type(e).__module__ or ''
-    return isinstance(e, (OSError, EOFError)) or mod in ('zlib', '_lzma', 'lzma', '_bz2', 'bz2')\
-        or mod.startswith('pyarrow')
+    return isinstance(e, (OSError, EOFError)) or mod.split('.')[0] in ('zlib', '_lzma', 'lzma', '_bz2', 'bz2', 'pyarrow')
 
 def _read_safely(rows, name:str, ext:str=None):
     "The `(row, Where)` of reader `rows`; the file failing under it (cut short, not what it is named) an `InputError`."
@@ -291,7 +303,8 @@ def _read_safely(rows, name:str, ext:str=None):
         if not _read_error(e): raise
         if w is None: at = 'before its first row'
         else: at = f"after line {w.line}" if w.line else f"after {' '.join(w.split()[-2:])}"
-        if ext and isinstance(e, EOFError): msg = f"its {ext} data ends early, {at}: the file was cut short"
+        cut = isinstance(e, EOFError) or 'truncated' in str(e).lower()   # EOFError from Python, OSError from pyarrow
+        if ext and cut: msg = f"its {ext} data ends early, {at}: the file was cut short"
         elif ext and w is None: msg = f"the name says {ext}, but it is not {ext} data ({_what(e)}): rename it"
         elif ext: msg = f"its {ext} data is corrupt {at} ({_what(e)})"
         else: msg = f"reading failed {at} ({_what(e)})"
@@ -304,9 +317,12 @@ def _file_rows(path:str, shown:str=''):
         return
     if (e := _unreadable(path)) is not None: raise e
     import fsspec
-    kind, name = file_kind(path), safe_name(path)
-    try: f = fsspec.open(str(path), 'rb', compression=None if kind == 'parquet' else 'infer').open()
+    kind, name, codec = file_kind(path), safe_name(path), _arrow_codec(path)
+    try: f = fsspec.open(str(path), 'rb', compression=None if kind == 'parquet' or codec else 'infer').open()
     except (OSError, ValueError) as e: raise InputError(f"{name}: cannot open it ({_what(e)})") from None
+    if codec:   # .zst or .lz4 that fsspec cannot read: pyarrow decompresses it
+        import pyarrow as pa
+        f = io.BufferedReader(pa.CompressedInputStream(pa.PythonFile(f, mode='r'), codec))
     reader = {'jsonl': _jsonl_rows, 'json': _json_rows, 'parquet': _parquet_rows}[kind]
     ext = _compression(path) if kind != 'parquet' else None
     with f: yield from _read_safely(reader(f, str(path), shown), name, ext)
@@ -363,7 +379,8 @@ def _once(files:list)->list:
     seen, out = set(), []
     for f in files:
         key = os.path.realpath(f) if '://' not in str(f) else f
-        if key not in seen: seen.add(key); out.append(f)
+        if key not in seen: out.append(f)
+        seen.add(key)
     return out
 
 def _datasets():
