@@ -133,7 +133,7 @@ def _ends(text:bytes):
     except json.JSONDecodeError as e:
         if e.msg == 'Extra data': return len(t[:e.pos].encode())
         return 'more' if e.pos >= len(t.rstrip()) else 'bad'
-    except (ValueError, RecursionError): pass     # too deep, or a number too long: whole, and `_loads` says what is wrong
+    except (ValueError, RecursionError): pass     # too deep, or a number too long: `_loads` says what is wrong
     return 'done'
 
 def _line_values(lines, name:str, shown:str=''):
@@ -268,7 +268,7 @@ def _compression(path:str)->str:
     return next((c for c in COMPRESSIONS if str(path).lower().endswith(c)), None)
 
 def _arrow_codec(path:str):
-    "The pyarrow codec that decompresses `path` when fsspec cannot (`.zst` without zstandard, `.lz4` without lz4), or None."
+    "The pyarrow codec for `path` when fsspec cannot read it (`.zst` without zstandard, `.lz4` without lz4), or None."
     from fsspec.utils import infer_compression
     ext = _compression(path)
     if ext not in _ARROW or file_kind(path) == 'parquet' or infer_compression(str(path)) is not None: return None
@@ -292,7 +292,7 @@ def _what(e:Exception)->str: return ' '.join(f"{type(e).__name__}: {e}".split())
 def _read_error(e:Exception)->bool:
     "Whether `e` is the file failing under a reader (I/O, decompression, Parquet), not a bug here."
     mod = type(e).__module__ or ''
-    return isinstance(e, (OSError, EOFError)) or mod.split('.')[0] in ('zlib', '_lzma', 'lzma', '_bz2', 'bz2', 'pyarrow')
+    return isinstance(e, (OSError, EOFError)) or mod.split('.')[0] in ('zlib', 'lzma', '_lzma', '_bz2', 'pyarrow')
 
 def _read_safely(rows, name:str, ext:str=None):
     "The `(row, Where)` of reader `rows`; the file failing under it (cut short, not what it is named) an `InputError`."
