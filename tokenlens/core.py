@@ -303,11 +303,23 @@ class Tokenized:
         if not sp.exact and offsets is None and (offsets := _offsets_for(tok, text, self.ids)) is not None:
             sp = token_spans(text, self.ids, tok, offsets)   # runs that do not spell the text: place them by offsets
         self.notes, self.warnings = sp.notes, list(sp.warnings)   # warnings: text the spans could not spell
-        self.byte_spans = list(zip(sp.starts.tolist(), sp.ends.tolist()))
-        cs, ce = _byte_to_char(text, text.encode(), sp.starts, sp.ends)
-        self.spans = list(zip(cs.tolist(), ce.tolist()))
-        self.span_array = np.stack([cs, ce], axis=1).astype(np.int64) if len(arr) else np.zeros((0, 2), np.int64)
-        self.special = self.table.special_mask[arr].tolist()
+        pairs = lambda a, b: np.stack([a, b], axis=1).astype(np.int64) if len(arr) else np.zeros((0, 2), np.int64)
+        self._byte_array = pairs(sp.starts, sp.ends)
+        self.span_array = pairs(*_byte_to_char(text, text.encode(), sp.starts, sp.ends))
+
+    # the lists are made when first asked for: a row of millions of tokens would spend gigabytes on tuples
+    @functools.cached_property
+    def spans(self)->list:
+        "`(start, end)` characters of each token."
+        return list(zip(self.span_array[:, 0].tolist(), self.span_array[:, 1].tolist()))
+    @functools.cached_property
+    def byte_spans(self)->list:
+        "`(start, end)` bytes of each token in the UTF-8 text."
+        return list(zip(self._byte_array[:, 0].tolist(), self._byte_array[:, 1].tolist()))
+    @functools.cached_property
+    def special(self)->list:
+        "Whether each token is a special token."
+        return self.table.special_mask[self.id_array].tolist()
 
     def __len__(self): return len(self.ids)
     @property
@@ -317,11 +329,11 @@ class Tokenized:
 
     def covered(self, i:int)->str:
         "The characters of the text token `i` covers."
-        s,e = self.spans[i]
+        s,e = self.span_array[i].tolist()
         return self.text[s:e]
 
     def __repr__(self):
-        toks = ' '.join(f"{t!r}" for t in self.tokens[:12]) + (' …' if len(self) > 12 else '')
+        toks = ' '.join(repr(show_bytes(self.table[i])) for i in self.ids[:12]) + (' …' if len(self) > 12 else '')
         return f"Tokenized({len(self)} tokens, {len(self.text)} chars): {toks}"
 
 # %% ../nbs/00_core.ipynb #cd82168f
@@ -387,12 +399,15 @@ def from_ids(tok, ids:list)->Tokenized:
     return Tokenized(b''.join(table[i] for i in ids).decode(errors='replace'), ids, tok)
 
 # %% ../nbs/00_core.ipynb #779826c3
+_LONG = 1 << 20   # characters: a longer text is encoded in pieces, where that gives the same ids ("One very long text")
+
 def encode_batch(tok, texts:list, add_special_tokens:bool=False)->list:
-    "Ids of each text in `texts`, encoded in one batched call."
+    "Ids of each text in `texts`, encoded in one batched call (a very long text in pieces, where the ids are the same)."
     if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
         raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
     backend = getattr(tok, 'backend_tokenizer', None)
     if backend is not None and hasattr(backend, 'encode_batch_fast'):
+        if not add_special_tokens and any(len(t) > _LONG for t in texts): return _encode_long(tok, list(texts))
         return [e.ids for e in backend.encode_batch_fast(list(texts), add_special_tokens=add_special_tokens)]
     return tok(list(texts), add_special_tokens=add_special_tokens)['input_ids']
 
@@ -443,6 +458,45 @@ def encode_prefixes(tok,           # The tokenizer
             else: cuts[k] = 0   # the ids do not reach the cut on a token boundary: encode the whole prefix
     tails = encode_batch(tok, [p[c:] for p,c in zip(prefixes, cuts)])
     return [h + t for h,t in zip(heads, tails)]
+
+# %% ../nbs/00_core.ipynb #26c7e5b0
+_PIECE, _BATCH = 1 << 16, 64   # characters of a piece; pieces encoded at once
+_CUT = re.compile(r'(?<=\S) ')   # a space after a non-space character (Python's \s holds all the tokenizer's \s)
+
+@per_tokenizer(stale=lambda v, tok: v[1] != len(tok))
+def _cuts_at_spaces(tok)->tuple:
+    "`(True, size)` when `tok` provably encodes text from a space after a non-space character on its own (see above)."
+    backend = getattr(tok, 'backend_tokenizer', None)
+    if backend is None or backend.normalizer is not None: return False, len(tok)
+    spec = json.loads(backend.to_str())
+    model, pre = spec.get('model') or {}, spec.get('pre_tokenizer') or {}
+    added = [a for a in spec.get('added_tokens', []) if re.search(r'\s', a.get('content', ''))
+             or a.get('lstrip') or a.get('rstrip')]
+    if added or model.get('type') != 'BPE' or model.get('dropout'): return False, len(tok)
+    if _restarts_after_newline(tok)[0]: return True, len(tok)   # GPT-2's pattern
+    if pre.get('type') != 'Metaspace' or len(r := pre.get('replacement', '')) != 1: return False, len(tok)
+    pairs = (m.split(' ', 1) if isinstance(m, str) else m for m in model.get('merges', []))
+    return not any(b.startswith(r) and a.strip(r) for a,b in pairs), len(tok)   # no merge joins a word to the next
+
+def _pieces(text:str, size:int=_PIECE)->list:
+    "`text` cut about every `size` characters, each cut just before a space that follows a non-space character."
+    out, i = [], 0
+    while len(text) - i > 2 * size and (m := _CUT.search(text, i + size)):
+        out.append(text[i:m.start()])
+        i = m.start()
+    return out + [text[i:]]
+
+def _encode_long(tok, texts:list, size:int=_PIECE, long:int=_LONG)->list:
+    "The ids of `texts`, as one call would give them; a text longer than `long` encoded in pieces when `tok` allows it."
+    backend = tok.backend_tokenizer
+    if not _cuts_at_spaces(tok)[0]: return [e.ids for e in backend.encode_batch_fast(texts, add_special_tokens=False)]
+    pieces = [(k, p) for k,t in enumerate(texts) for p in (_pieces(t, size) if len(t) > long else [t])]
+    ids = [[] for _ in texts]
+    for b in range(0, len(pieces), _BATCH):
+        part = pieces[b:b + _BATCH]
+        encoded = backend.encode_batch_fast([p for _,p in part], add_special_tokens=False)
+        for (k,_), e in zip(part, encoded): ids[k] += e.ids
+    return ids
 
 # %% ../nbs/00_core.ipynb #d521b53e
 class SpanBatch:

@@ -4,13 +4,13 @@
 
 # %% ../nbs/01b_sources.ipynb #47b85ec8
 from __future__ import annotations
-import glob as globlib, io, itertools, json, os, re, socket, urllib.parse
+import collections, fnmatch, glob as globlib, io, itertools, json, os, re, socket, sys, tempfile, urllib.parse
 from collections import namedtuple
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['Rows', 'FILE_KINDS', 'COMPRESSIONS', 'Source', 'BadRow', 'InputError', 'Where', 'file_kind', 'check_input', 'resolve',
-           'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows']
+__all__ = ['Rows', 'FILE_KINDS', 'COMPRESSIONS', 'STDIN', 'Source', 'BadRow', 'InputError', 'Where', 'file_kind', 'safe_name',
+           'check_input', 'resolve', 'iter_rows', 'file_label', 'shown_name', 'count_rows', 'read_rows', 'stream_rows']
 
 # %% ../nbs/01b_sources.ipynb #10d9b746
 class BadRow:
@@ -41,12 +41,45 @@ def file_kind(name:str):
     n = next((n[:-len(c)] for c in COMPRESSIONS if n.endswith(c)), n)
     return next((k for s,k in FILE_KINDS.items() if n.endswith(s)), None)
 
+class _RepeatedKey(ValueError):
+    "A JSON object with a key twice: `json` keeps the last value silently, `datasets` refuses the file."
+
+def _no_repeats(pairs:list)->dict:
+    "The object of `pairs`, or a `_RepeatedKey` naming the key it has twice."
+    d = dict(pairs)
+    if len(d) < len(pairs):
+        seen = set()
+        k = next(k for k,_ in pairs if k in seen or seen.add(k))
+        raise _RepeatedKey(f"the key {k!r} appears twice in one object "
+                           "(datasets refuses the file; json keeps the last value)")
+    return d
+
+class _Repeated(dict):
+    "An object with a key twice, kept with the key (by `_MARKING`) so the row holding it can be told apart."
+    def __init__(self, pairs:list):
+        super().__init__(pairs)
+        self.error = None
+        try: _no_repeats(pairs)
+        except _RepeatedKey as e: self.error = str(e)
+
+def _repeat_in(v):
+    "What `_no_repeats` says of the first object with a key twice in `v` (parsed by `_MARKING`), or None."
+    if isinstance(v, _Repeated) and v.error: return v.error
+    items = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+    return next((e for x in items if (e := _repeat_in(x)) is not None), None)
+
+_STRICT, _MARKING = json.JSONDecoder(object_pairs_hook=_no_repeats), json.JSONDecoder(object_pairs_hook=_Repeated)
+
 def _loads(line:bytes, n:int):
-    "One JSON Lines row, or a `BadRow` saying what is wrong with line `n`."
+    "One JSON Lines row (a line, or a value over lines from line `n`), or a `BadRow` saying what is wrong where."
     try: text = line.decode('utf-8')
-    except UnicodeDecodeError as e: return BadRow(f"line {n}: not UTF-8 (byte 0x{line[e.start]:02X} at column {e.start + 1})")
-    try: return json.loads(text)
-    except json.JSONDecodeError as e: return BadRow(f"line {n}: malformed JSON: {e.msg} (column {e.colno})")
+    except UnicodeDecodeError as e:
+        at, col = n + line.count(b'\n', 0, e.start), e.start - line.rfind(b'\n', 0, e.start)
+        return BadRow(f"line {at}: not UTF-8 (byte 0x{line[e.start]:02X} at column {col})")
+    try: return _STRICT.decode(text)
+    except json.JSONDecodeError as e:
+        return BadRow(f"line {n + e.lineno - 1}: malformed JSON: {e.msg} (column {e.colno})")
+    except _RepeatedKey as e: return BadRow(f"line {n}: {e}")
     except RecursionError: return BadRow(f"line {n}: JSON nested too deeply to read")
     except ValueError as e: return BadRow(f"line {n}: unreadable JSON value: {e}")   # e.g. an integer of 5,000 digits
 
@@ -63,58 +96,236 @@ def _encoding_error(name:str, head:bytes):
         what = 'binary data' if sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 20 else 'text in another encoding (Latin-1?)'
         return InputError(f"{name}: most lines are not UTF-8: the file looks like {what}; save it as UTF-8")
 
-def _jsonl_lines(f, name:str, shown:str=''):
-    "`(line, Where)` for each non-empty line of a JSON Lines file, not yet parsed (`_loads` parses it)."
-    lines = iter(f)
+# %% ../nbs/01b_sources.ipynb #541abb05
+_WS = re.compile(r'[ \t\n\r]*')
+_MAX_VALUE = 1 << 28   # bytes: a value that has not ended by then is a bad row
+
+def _json_error(name:str, text:str, pos:int, msg:str)->InputError:
+    "An `InputError` for malformed JSON at character `pos` of the file `name`, by line and column."
+    e = json.JSONDecodeError(msg, text, pos)
+    return InputError(f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {msg}")
+
+def _array_items(text:str, start:int, name:str, shown:str=''):
+    "`(row, Where, (start, end))` for each element of the JSON array at `text[start]`; a string is a `text` row."
+    pos, k, line, seen = _WS.match(text, start + 1).end(), 0, 1, 0
+    if text[pos:pos+1] == ']': pos += 1
+    else:
+        while True:
+            line, seen = line + text.count('\n', seen, pos), pos
+            try: row, end = _STRICT.raw_decode(text, pos)
+            except json.JSONDecodeError as e: raise _json_error(name, text, e.pos, e.msg) from None
+            except RecursionError: raise InputError(f"{name}: JSON nested too deeply to read") from None
+            except _RepeatedKey as e: row, end = BadRow(f"line {line}: {e}"), _MARKING.raw_decode(text, pos)[1]
+            yield {'text': row} if isinstance(row, str) else row, Where(f"{shown}row {k}", name, line), (pos, end)
+            k, pos = k + 1, _WS.match(text, end).end()
+            sep = text[pos:pos+1]
+            if sep not in (',', ']'): raise _json_error(name, text, pos, "Expecting ',' delimiter")
+            pos += 1
+            if sep == ']': break
+            pos = _WS.match(text, pos).end()
+    if (pos := _WS.match(text, pos).end()) < len(text): raise _json_error(name, text, pos, "Extra data after the array")
+
+def _ends(text:bytes):
+    "Whether the value `text` starts is whole (`'done'`), goes on (`'more'`), has more after it (where), or is broken."
+    try: t = text.decode('utf-8')
+    except UnicodeDecodeError: return 'bad'
+    try: json.loads(t)
+    except json.JSONDecodeError as e:
+        if e.msg == 'Extra data': return len(t[:e.pos].encode())
+        return 'more' if e.pos >= len(t.rstrip()) else 'bad'
+    except (ValueError, RecursionError): pass     # too deep, or a number too long: `_loads` says what is wrong
+    return 'done'
+
+def _line_values(lines, name:str, shown:str=''):
+    "`(text, Where)` for each value of JSON Lines `lines`: a line, or a value that goes on over the next lines."
+    ahead, lines = collections.deque(), enumerate(lines, 1)
+    pull = lambda: ahead.popleft() if ahead else next(lines, None)
+    while (item := pull()) is not None:
+        n, line = item
+        s = line.strip()
+        if not s: continue
+        if s[:1] not in (b'{', b'[') or s[-1:] in (b'}', b']'):   # one value on one line, or no JSON at all
+            yield s, Where(f"{shown}line {n}", name, n)
+            continue
+        buf, size, tried, end = [item], len(line), 0, 'more'
+        while end == 'more':
+            if (nxt := pull()) is None or size > _MAX_VALUE:
+                end = 'bad'
+                break
+            buf.append(nxt)
+            size += len(nxt[1])
+            if len(buf) == 2 or nxt[1][:1] in (b'}', b']') or size >= 2 * tried:
+                end, tried = _ends(b''.join(l for _,l in buf)), size
+        if end == 'bad':   # the first line alone, or a pretty-printed value up to the line that closes it
+            close = {b'{': b'}', b'[': b']'}[s[:1]] if line.rstrip() == s and len(s) == 1 else None
+            j = next((i for i,(_,l) in enumerate(buf) if i and l[:1] == close), None) if close else None
+            while close and j is None and size <= _MAX_VALUE and (nxt := pull()) is not None:
+                buf.append(nxt)
+                size += len(nxt[1])
+                if nxt[1][:1] == close: j = len(buf) - 1
+            j = j or 0
+            ahead.extendleft(reversed(buf[j+1:]))
+            yield b''.join(l for _,l in buf[:j+1]).strip(), Where(f"{shown}line {n}", name, n)
+            continue
+        text = b''.join(l for _,l in buf)
+        if end != 'done':   # another value starts where this one ends (`}{`): read on from there
+            rest, at = text[end:].split(b'\n'), n + text.count(b'\n', 0, end)
+            ahead.extendleft(reversed(list(enumerate([r + b'\n' for r in rest[:-1]] + [rest[-1]], at))))
+            text = text[:end]
+        yield text.strip(), Where(f"{shown}line {n}", name, n)
+
+# %% ../nbs/01b_sources.ipynb #c79536c0
+def _starts_array(head:list, lines)->tuple:
+    "Whether a JSON Lines file is one array instead (it starts with `[`, its first line no whole row), and its lines."
+    first = next((l.strip() for l in head if l.strip()), b'')
+    if first[:1] != b'[': return False, itertools.chain(head, lines)
+    rest = b''.join(lines)
+    if (rest.strip() or sum(1 for l in head if l.strip()) > 1) and not isinstance(_loads(first, 1), BadRow):
+        return False, itertools.chain(head, io.BytesIO(rest))   # JSON Lines whose first row is an array
+    return True, b''.join(head) + rest
+
+def _jsonl_items(f, name:str, shown:str='', parse:bool=True):
+    "`(row, Where)` for each value of a JSON Lines file; with `parse=False`, each value's text for `_loads` to parse."
+    name, lines = safe_name(name), iter(f)
     head = list(itertools.islice(lines, 50))
     if (e := _encoding_error(name, b''.join(head)[:65536])) is not None: raise e
-    for n,line in enumerate(itertools.chain(head, lines), 1):
-        if n == 1 and line.startswith(b'\xef\xbb\xbf'): line = line[3:]   # a UTF-8 byte order mark
-        if line.strip(): yield line.strip(), Where(f"{shown}line {n}", name, n)
+    if head and head[0].startswith(b'\xef\xbb\xbf'): head[0] = head[0][3:]   # a UTF-8 byte order mark
+    array, data = _starts_array(head, lines)
+    if not array:
+        for text, w in _line_values(data, name, shown): yield (_loads(text, w.line) if parse else text), w
+        return
+    try: text = data.decode('utf-8')
+    except UnicodeDecodeError as e: raise InputError(f"{name}: not UTF-8 at byte {e.start}: save it as UTF-8") from None
+    for row, w, (a, b) in _array_items(text, _WS.match(text).end(), name, shown):
+        if not parse: row = json.dumps(row, ensure_ascii=False).encode() if text[a] == '"' else text[a:b].encode()
+        yield row, w
+
+def _jsonl_lines(f, name:str, shown:str=''):
+    "`(text, Where)` for each row of a JSON Lines file, not yet parsed (`_loads` parses it)."
+    return _jsonl_items(f, name, shown, parse=False)
 
 def _jsonl_rows(f, name:str, shown:str=''):
-    "`(row, Where)` for each non-empty line of a JSON Lines file: one bad line is one bad row."
-    for line, w in _jsonl_lines(f, name, shown): yield _loads(line, w.line), w
+    "`(row, Where)` for each row of a JSON Lines file: one bad line is one bad row."
+    return _jsonl_items(f, name, shown)
+
+def _whole(text:str)->tuple:
+    "The JSON value `text` holds, and when a key is twice in one of its objects, the value with such objects marked."
+    try: return _STRICT.decode(text), None
+    except _RepeatedKey: return json.loads(text), _MARKING.decode(text)
 
 def _json_rows(f, name:str, shown:str=''):
-    "`(row, Where)` for each element of a JSON array (or of the one array an object holds)."
-    raw = f.read()
+    "`(row, Where)` for each row of a JSON file: an array, the one array of an object, one object, or values in a row."
+    name, raw = safe_name(name), f.read()
     if (e := _encoding_error(name, raw[:65536])) is not None: raise e
-    try: data = json.loads(raw.decode('utf-8-sig', errors='strict'))
+    try: text = raw.decode('utf-8-sig', errors='strict')
     except UnicodeDecodeError as e: raise InputError(f"{name}: not UTF-8 at byte {e.start}: save it as UTF-8") from None
+    start = _WS.match(text).end()
+    if text[start:start+1] == '[':
+        yield from ((row, w) for row, w, _ in _array_items(text, start, name, shown))
+        return
+    try: data, marked = _whole(text)
     except RecursionError: raise InputError(f"{name}: JSON nested too deeply to read") from None
     except json.JSONDecodeError as e:
-        if e.msg == 'Extra data':      # JSON Lines saved as .json
+        if e.msg == 'Extra data':      # JSON Lines, or pretty-printed objects one after another, saved as .json
             yield from _jsonl_rows(io.BytesIO(raw), name, shown)
             return
         raise InputError(f"{name}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    if isinstance(data, dict):
-        lists = [k for k,v in data.items() if isinstance(v, list)]
-        if len(lists) != 1: raise InputError(f"{name}: expected an array of rows, or an object with one array field; found keys {sorted(data)}")
-        data = data[lists[0]]
-    if not isinstance(data, list): raise InputError(f"{name}: expected an array of rows, found a JSON {type(data).__name__}")
-    for k,row in enumerate(data): yield row, Where(f"{shown}row {k}", name)
+    if not isinstance(data, dict):
+        raise InputError(f"{name}: expected an array of rows or objects, found a JSON {type(data).__name__}")
+    lists = [k for k,v in data.items() if isinstance(v, list)]
+    bad = lambda row, at, m: BadRow(f"{at}: {e}") if m is not None and (e := _repeat_in(m)) else row
+    if len(lists) != 1 or (marked is not None and marked.error):    # one row, as `datasets` reads it
+        line = text.count('\n', 0, start) + 1
+        yield bad(data, f"line {line}", marked), Where(f"{shown}row 0", name, line)
+        return
+    for k,row in enumerate(data[lists[0]]):
+        yield bad(row, f"row {k}", None if marked is None else marked[lists[0]][k]), Where(f"{shown}row {k}", name)
 
 def _parquet_rows(f, name:str, shown:str=''):
     "`(row, Where)` for each row of a Parquet file, a row group at a time."
     import pyarrow.parquet as pq
+    name = safe_name(name)
     try: pf = pq.ParquetFile(f)
-    except Exception as e: raise InputError(f"{name}: not a readable Parquet file ({e})") from None
+    except Exception as e: raise InputError(f"{name}: not a readable Parquet file ({_what(e)})") from None
     k = 0
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
             yield row, Where(f"{shown}row {k}", name)
             k += 1
 
+STDIN = '-'   # the file name of standard input, as linters take it
+_PACKAGES = {'.zst': 'zstandard', '.lz4': 'lz4'}   # what fsspec needs to read these; gzip, bz2 and xz come with Python
+_ARROW = {'.zst': 'zstd', '.lz4': 'lz4'}            # pyarrow's codecs for them, used when those packages are not there
+
+def safe_name(name)->str:
+    "`name` (a path) as valid UTF-8 text, for messages and reports: bytes of a file name that are not UTF-8 as `\\xNN`."
+    s = os.fsdecode(name) if isinstance(name, (bytes, os.PathLike)) else str(name)
+    try: return s.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+    except UnicodeEncodeError: return s.encode('utf-8', 'backslashreplace').decode('utf-8')
+
+def _compression(path:str)->str:
+    "The compression suffix of `path` (`.gz`, `.zst`, ...), or None."
+    return next((c for c in COMPRESSIONS if str(path).lower().endswith(c)), None)
+
+def _arrow_codec(path:str):
+    "The pyarrow codec for `path` when fsspec cannot read it (`.zst` without zstandard, `.lz4` without lz4), or None."
+    from fsspec.utils import infer_compression
+    ext = _compression(path)
+    if ext not in _ARROW or file_kind(path) == 'parquet' or infer_compression(str(path)) is not None: return None
+    import pyarrow as pa
+    return _ARROW[ext] if pa.Codec.is_available(_ARROW[ext]) else None
+
+def _unreadable(path:str):
+    "An `InputError` when file `path` cannot be read here (an unknown type, a compression nothing here decompresses)."
+    name, ext = safe_name(path), _compression(path)
+    if file_kind(path) is None:
+        return InputError(f"{name}: unknown file type; expected .jsonl, .json or .parquet (optionally compressed), "
+                          "a folder, a URL or a Hub dataset id")
+    from fsspec.utils import infer_compression
+    if ext and file_kind(path) != 'parquet' and infer_compression(str(path)) is None and not _arrow_codec(path):
+        pkg = _PACKAGES.get(ext)
+        return InputError(f"{name}: reading {ext} files needs `pip install {pkg}`" if pkg else
+                          f"{name}: this Python cannot read {ext} files")
+
+def _what(e:Exception)->str: return ' '.join(f"{type(e).__name__}: {e}".split())   # one line
+
+def _read_error(e:Exception)->bool:
+    "Whether `e` is the file failing under a reader (I/O, decompression, Parquet), not a bug here."
+    mod = type(e).__module__ or ''
+    return isinstance(e, (OSError, EOFError)) or mod.split('.')[0] in ('zlib', 'lzma', '_lzma', '_bz2', 'pyarrow')
+
+def _read_safely(rows, name:str, ext:str=None):
+    "The `(row, Where)` of reader `rows`; the file failing under it (cut short, not what it is named) an `InputError`."
+    w = None
+    try:
+        for row, w in rows: yield row, w
+    except Exception as e:
+        if not _read_error(e): raise
+        if w is None: at = 'before its first row'
+        else: at = f"after line {w.line}" if w.line else f"after {' '.join(w.split()[-2:])}"
+        cut = isinstance(e, EOFError) or 'truncated' in str(e).lower()   # EOFError from Python, OSError from pyarrow
+        if ext and cut: msg = f"its {ext} data ends early, {at}: the file was cut short"
+        elif ext and w is None: msg = f"the name says {ext}, but it is not {ext} data ({_what(e)}): rename it"
+        elif ext: msg = f"its {ext} data is corrupt {at} ({_what(e)})"
+        else: msg = f"reading failed {at} ({_what(e)})"
+        raise InputError(f"{name}: {msg}") from None
+
 def _file_rows(path:str, shown:str=''):
-    "`(row, Where)` for every row of one local file or fsspec URL."
-    kind = file_kind(path)
-    if kind is None:
-        raise InputError(f"{path}: unknown file type; expected .jsonl, .json or .parquet (optionally compressed), a folder, a URL or a Hub dataset id")
+    "`(row, Where)` for every row of one local file, fsspec URL, or standard input (`STDIN`)."
+    if path == STDIN:   # JSON Lines or JSON: `_jsonl_rows` tells them apart as `datasets` does
+        yield from _read_safely(_jsonl_rows(sys.stdin.buffer, '<stdin>', shown), '<stdin>')
+        return
+    if (e := _unreadable(path)) is not None: raise e
     import fsspec
-    try: f = fsspec.open(str(path), 'rb', compression=None if kind == 'parquet' else 'infer').open()
-    except (OSError, ValueError) as e: raise InputError(f"{path}: cannot open it ({type(e).__name__}: {e})") from None
-    with f: yield from {'jsonl': _jsonl_rows, 'json': _json_rows, 'parquet': _parquet_rows}[kind](f, str(path), shown)
+    kind, name, codec = file_kind(path), safe_name(path), _arrow_codec(path)
+    try: f = fsspec.open(str(path), 'rb', compression=None if kind == 'parquet' or codec else 'infer').open()
+    except (OSError, ValueError) as e: raise InputError(f"{name}: cannot open it ({_what(e)})") from None
+    if codec:   # .zst or .lz4 that fsspec cannot read: pyarrow decompresses it
+        import pyarrow as pa
+        f = io.BufferedReader(pa.CompressedInputStream(pa.PythonFile(f, mode='r'), codec))
+    reader = {'jsonl': _jsonl_rows, 'json': _json_rows, 'parquet': _parquet_rows}[kind]
+    ext = _compression(path) if kind != 'parquet' else None
+    with f: yield from _read_safely(reader(f, str(path), shown), name, ext)
 
 # %% ../nbs/01b_sources.ipynb #19aa20fb
 Source = namedtuple('Source', 'name split files dataset', defaults=(None, None))
@@ -122,11 +333,11 @@ Source.__doc__ = "A resolved source: its display `name`, the `split`, and either
 
 def check_input(path)->Path:
     "`path` as a readable local file or folder, or an `InputError` saying why not (before any reading)."
-    path = Path(path)
-    if not path.exists(): raise InputError(f"{path}: no such file or directory")
-    if not path.is_dir() and not path.is_file(): raise InputError(f"{path}: not a regular file (a pipe or a device?)")
-    if not os.access(path, os.R_OK): raise InputError(f"{path}: permission denied")
-    if path.is_file() and path.stat().st_size == 0: raise InputError(f"{path}: the file is empty")
+    path, name = Path(path), safe_name(path)
+    if not path.exists(): raise InputError(f"{name}: no such file or directory")
+    if not path.is_dir() and not path.is_file(): raise InputError(f"{name}: not a regular file (a pipe or a device?)")
+    if not os.access(path, os.R_OK): raise InputError(f"{name}: permission denied")
+    if path.is_file() and path.stat().st_size == 0: raise InputError(f"{name}: the file is empty")
     return path
 
 def _pick_split(name:str, splits:list, split:str=None)->str:
@@ -140,6 +351,37 @@ def _pick_split(name:str, splits:list, split:str=None)->str:
 def _saved(p:Path)->bool:
     "Whether folder `p` was written by `datasets`' `save_to_disk`."
     return (p/'dataset_dict.json').exists() or ((p/'state.json').exists() and (p/'dataset_info.json').exists())
+
+def _glob(pattern:str)->list:
+    "The local files `pattern` matches (`**`: any folders) in name order, each real file once; wildcards skip symlinks."
+    parts = re.split(r'[/\\]' if os.sep == '\\' else '/', pattern)
+    k = next(i for i,p in enumerate(parts) if globlib.has_magic(p))
+    base = '/'.join(parts[:k]) + ('/' if k == 1 and not parts[0] else '')
+    def entries(d, hidden=False):   # (name, path, a real folder: no symlink); hidden names for a pattern starting '.'
+        try: return sorted((e.name, os.path.join(d, e.name) if d else e.name, e.is_dir(follow_symlinks=False))
+                           for e in os.scandir(d or '.') if hidden or not e.name.startswith('.'))
+        except OSError: return []
+    def match(d, rest):
+        if not rest: yield d
+        elif rest[0] == '**':
+            yield from match(d, rest[1:]) if len(rest) > 1 else [d] if d else []
+            for name, p, real in entries(d):
+                if real: yield from match(p, rest)
+                elif len(rest) == 1: yield p
+        elif globlib.has_magic(rest[0]):
+            for name, p, real in entries(d, rest[0].startswith('.')):
+                if fnmatch.fnmatch(name, rest[0]) and (real or len(rest) == 1): yield from match(p, rest[1:])
+        elif os.path.lexists(p := os.path.join(d, rest[0]) if d else rest[0]): yield from match(p, rest[1:])
+    return _once(sorted(f for f in match(base, parts[k:]) if os.path.isfile(f)))
+
+def _once(files:list)->list:
+    "`files` less any that is the same real file as one before it (a symlink, a path through one); URLs as they are."
+    seen, out = set(), []
+    for f in files:
+        key = os.path.realpath(f) if '://' not in str(f) else f
+        if key not in seen: out.append(f)
+        seen.add(key)
+    return out
 
 def _datasets():
     try: import datasets
@@ -172,28 +414,31 @@ def _builder_source(name:str, split=None, config=None, revision=None, data_files
     datasets = _datasets()
     if hub and (why := _hub_unreachable()) and why != "HF_HUB_OFFLINE is set":
         raise InputError(f"{name} looks like a Hub dataset id, but {why}: check the network, or pass a local file")
-    try: b = datasets.load_dataset_builder(name, name=config, revision=revision, data_files=data_files)
-    except Exception as e: raise InputError(_load_error(name, e, hub)) from None
-    files = {str(k): [str(f) for f in v] for k,v in (b.config.data_files or {}).items()}
-    splits = list(files) or [str(s) for s in (b.info.splits or {})]
-    if not splits: raise InputError(f"{name}: the dataset declares no splits")
-    split = _pick_split(name, splits, split)
-    if b.name in ('json', 'parquet') and files.get(split) and all(file_kind(f) for f in files[split]):
-        return Source(shown or name, split, files[split])
-    try: ds = datasets.load_dataset(name, name=config, split=split, revision=revision, data_files=data_files, streaming=True)
-    except Exception as e: raise InputError(_load_error(name, e, hub)) from None
-    return Source(shown or name, split, None, ds)
+    with tempfile.TemporaryDirectory(prefix='tokenlens-') as tmp:   # a folder: `datasets`' lock files go here, and away
+        kw = dict(name=config, revision=revision, data_files=data_files, cache_dir=None if hub else tmp)
+        try: b = datasets.load_dataset_builder(name, **kw)
+        except Exception as e: raise InputError(_load_error(name, e, hub)) from None
+        files = {str(k): _once([str(f) for f in v]) for k,v in (b.config.data_files or {}).items()}
+        splits = list(files) or [str(s) for s in (b.info.splits or {})]
+        if not splits: raise InputError(f"{name}: the dataset declares no splits")
+        split = _pick_split(name, splits, split)
+        if b.name in ('json', 'parquet') and files.get(split) and all(file_kind(f) for f in files[split]):
+            return Source(shown or name, split, files[split])
+        try: ds = datasets.load_dataset(name, split=split, streaming=True, **kw)
+        except Exception as e: raise InputError(_load_error(name, e, hub)) from None
+        return Source(shown or name, split, None, ds)
 
 def _saved_source(p:Path, split=None)->Source:
     "A folder written by `save_to_disk`: the chosen split, read row by row."
     datasets = _datasets()
     try: ds = datasets.load_from_disk(str(p))
-    except Exception as e: raise InputError(f"{p}: not a readable saved dataset ({e})") from None
+    except Exception as e: raise InputError(f"{safe_name(p)}: not a readable saved dataset ({_what(e)})") from None
     if isinstance(ds, datasets.DatasetDict):
-        split = _pick_split(str(p), list(ds), split)
-        return Source(p.name, split, None, ds[split])
-    if split not in (None, 'train'): raise InputError(f"{p} holds one dataset, not splits: leave out --split")
-    return Source(p.name, None, None, ds)
+        split = _pick_split(safe_name(p), list(ds), split)
+        return Source(safe_name(p.name), split, None, ds[split])
+    if split not in (None, 'train'):
+        raise InputError(f"{safe_name(p)} holds one dataset, not splits: leave out --split")
+    return Source(safe_name(p.name), None, None, ds)
 
 def _url_source(url:str)->Source:
     "The files an fsspec URL names: one file, a glob, or a folder (its data files, recursively)."
@@ -202,9 +447,12 @@ def _url_source(url:str)->Source:
         raise InputError(f"{url}: {why}: check the network, or pass a local file")
     try:
         fs, _, paths = fsspec.get_fs_token_paths(url)
-        files = []
+        files, local = [], 'file' in fs.protocol   # fsspec's local `find` and `glob` do not enter symlinked folders
         for p in paths:
-            files += sorted(q for q in fs.find(p) if file_kind(q)) if fs.isdir(p) else [p]
+            found = fs.find(p) if fs.isdir(p) else None
+            files += [p] if found is None else sorted(
+                q for q in found if file_kind(q) and (not local or os.path.isfile(q)))
+        files = _once(files) if local else files
     except ImportError as e: raise InputError(f"{url}: {e}") from None      # e.g. s3:// without s3fs: fsspec names the package
     except Exception as e: raise InputError(f"{url}: cannot list it ({type(e).__name__}: {e})") from None
     if not files: raise InputError(f"{url}: no file matches")
@@ -219,23 +467,53 @@ def resolve(source,               # A path, glob, fsspec URL, folder or Hub data
             data_files=None,      # `data_files` for `datasets.load_dataset` (a pattern, a list, or split -> patterns)
            )->Source:
     "What `source` names, checked before any row is read; an `InputError` saying why it cannot be read."
-    s = str(source)
+    s = os.fsdecode(source) if isinstance(source, bytes) else str(source)
+    src = _resolve(s, split, config, revision, data_files)
+    if e := next((e for f in src.files or () if f != STDIN and (e := _unreadable(f)) is not None), None): raise e
+    return src
+
+def _no_options(what:str, config, revision, data_files):
+    "An `InputError` when `--config`, `--revision` or `--data-files` is given for a source `datasets` does not load."
+    given = (('config', config), ('revision', revision), ('data-files', data_files))
+    if opts := [f"--{k}" for k,v in given if v is not None]:
+        applies = 'applies' if len(opts) == 1 else 'apply'
+        raise InputError(f"{' and '.join(opts)} {applies} only to a Hub dataset id or a dataset folder, and {what}")
+
+def _resolve(s:str, split, config, revision, data_files)->Source:
+    "The `Source` string `s` names (see `resolve`), its files not yet checked."
+    opts = (config, revision, data_files)
+    if s in (STDIN, '/dev/stdin'):
+        if split not in (None, 'train'):
+            raise InputError(f"--split {split}: standard input is one stream, with no splits")
+        _no_options('standard input is one stream of rows', *opts)
+        if getattr(sys.stdin, 'buffer', None) is None: raise InputError(f"{s}: there is no standard input to read here")
+        if sys.stdin.isatty():
+            raise InputError(f"{s}: standard input is a terminal: pipe rows in (`cat data.jsonl | tokenlens audit -`)")
+        return Source('<stdin>', None, [STDIN])
     if '://' in s:
         if split not in (None, 'train'): raise InputError(f"--split {split}: a URL names files, not splits; point it at the split's files")
+        _no_options(f"{safe_name(s)} is a URL of files (an hf:// URL takes hf://datasets/ORG/NAME@REVISION/...)", *opts)
         return _url_source(s)
     p = Path(s)
     if p.exists():
         check_input(p)
-        if p.is_dir(): return _saved_source(p, split) if _saved(p) else _builder_source(s, split, config, revision, data_files, shown=p.name)
-        if split not in (None, 'train'): raise InputError(f"--split {split}: {p.name} is one file, with no splits")
-        return Source(p.name, None, [s])
+        if p.is_dir() and not _saved(p):
+            return _builder_source(s, split, config, revision, data_files, shown=safe_name(p.name))
+        if p.is_dir():
+            _no_options(f"{safe_name(p.name)} is a dataset saved by save_to_disk", *opts)
+            return _saved_source(p, split)
+        if split not in (None, 'train'):
+            raise InputError(f"--split {split}: {safe_name(p.name)} is one file, with no splits")
+        _no_options(f"{safe_name(p.name)} is a file", *opts)
+        return Source(safe_name(p.name), None, [s])
     if any(c in s for c in '*?['):
-        files = sorted(f for f in globlib.glob(s, recursive=True) if Path(f).is_file() and file_kind(f))
-        if not files: raise InputError(f"{s}: no .jsonl, .json or .parquet file matches")
-        return Source(s, None, files)
+        files = [f for f in _glob(s) if file_kind(f)]
+        if not files: raise InputError(f"{safe_name(s)}: no .jsonl, .json or .parquet file matches")
+        _no_options(f"{safe_name(s)} is a glob of files (pass --data-files with the folder instead)", *opts)
+        return Source(safe_name(s), None, files)
     if _HUB_ID.fullmatch(s) and not file_kind(s) and not s.startswith(('.', '/')):
         return _builder_source(s, split, config, revision, data_files, hub=True)
-    raise InputError(f"{p}: no such file or directory")
+    raise InputError(f"{safe_name(p)}: no such file or directory")
 
 # %% ../nbs/01b_sources.ipynb #3b831af1
 def iter_rows(source:Source):
@@ -253,7 +531,7 @@ def iter_rows(source:Source):
 
 def file_label(source:Source, f:str)->str:
     "What starts the `Where` of a row of file `f`: its name when the source has several files, else nothing."
-    return f"{f.rstrip('/').rsplit('/', 1)[-1]} " if len(source.files) > 1 else ''
+    return f"{safe_name(f.rstrip('/').rsplit('/', 1)[-1])} " if len(source.files) > 1 else ''
 
 def shown_name(source:Source)->str:
     "How reports name `source`: its name, with its split unless that is 'train'."
@@ -282,3 +560,43 @@ def read_rows(source,             # A path, glob, URL, folder, Hub id, or a reso
         rows.append(row); where.append(w)
     if not rows: raise InputError(f"{src.name}: no rows")
     return Rows(rows, where, shown_name(src))
+
+# %% ../nbs/01b_sources.ipynb #1a3bd5c0
+def _from_datasets(dataset, split:str=None)->Source:
+    "A `datasets` Dataset, IterableDataset or DatasetDict as a `Source` of the chosen split, rows as plain Python."
+    name = type(dataset).__name__
+    if isinstance(dataset, dict):     # DatasetDict, IterableDatasetDict: a dict of splits
+        split = _pick_split(name, [str(k) for k in dataset], split)
+        dataset = dataset[split]
+    elif split not in (None, 'train'): raise InputError(f"--split {split}: a {name} holds one dataset, not splits")
+    return Source(name, split, None, dataset.with_format(None) if hasattr(dataset, 'with_format') else dataset)
+
+def _frame_rows(df):
+    "`(row, Where)` for each row of a pandas DataFrame, through Arrow: list columns as lists, not numpy arrays."
+    import pyarrow as pa
+    try: batches = pa.Table.from_pandas(df, preserve_index=False).to_batches(1024)
+    except (pa.ArrowException, TypeError, ValueError): batches = None   # columns Arrow cannot type: as pandas has them
+    rows = df.to_dict('records') if batches is None else itertools.chain.from_iterable(b.to_pylist() for b in batches)
+    return ((row, Where(f"row {k}")) for k,row in enumerate(rows))
+
+def stream_rows(dataset,          # A path, glob, URL, folder, Hub id, `Source`, `Rows`, list, Dataset(Dict), DataFrame
+                split:str=None,   # The split to read (of a folder, a Hub id or a `DatasetDict`)
+                **source,         # `config`, `revision`, `data_files`: see `resolve`
+               )->tuple:
+    "`(name, total, (row, Where) pairs, Source or None)` for anything a dataset check takes: rows as plain Python."
+    if isinstance(dataset, Rows): return dataset.name, len(dataset.rows), zip(dataset.rows, dataset.where), None
+    if isinstance(dataset, (str, bytes, os.PathLike, Source)):
+        src = dataset if isinstance(dataset, Source) else resolve(dataset, split, **source)
+        return shown_name(src), count_rows(src), iter_rows(src), src
+    name = type(dataset).__name__
+    _no_options(f"a {name} is rows already loaded", *(source.get(k) for k in ('config', 'revision', 'data_files')))
+    if type(dataset).__module__.split('.')[0] == 'datasets':
+        src = _from_datasets(dataset, split)
+        return shown_name(src), count_rows(src), iter_rows(src), None
+    if split not in (None, 'train'): raise InputError(f"--split {split}: a {name} of rows has no splits")
+    if isinstance(dataset, dict):
+        raise TypeError("a dict is not a dataset: pass a list of rows, a Dataset or DatasetDict, or a DataFrame")
+    if hasattr(dataset, 'to_dict') and hasattr(dataset, 'columns'):
+        return name, len(dataset), _frame_rows(dataset), None
+    pairs = ((r, Where(f"row {k}")) for k,r in enumerate(dataset))
+    return name, len(dataset) if hasattr(dataset, '__len__') else None, pairs, None
