@@ -43,3 +43,14 @@ def test_viz_does_not_load_audit():
     code = "import sys, tokenlens.viz; print('tokenlens.audit' in sys.modules)"
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == 'False'
+
+def test_audit_takes_datasets_as_a_trainer_gets_them():
+    "A formatted `Dataset` gives rows as plain Python, and a `DatasetDict` gives the split asked for (default: train)."
+    from datasets import Dataset, DatasetDict
+    tok = load_tokenizer('smollm2')
+    ds = Dataset.from_list([{'prompt': 'Capital of France?\n', 'completion': 'Paris.'}] * 3)
+    for fmt in ('numpy', 'arrow', 'pandas'):
+        assert [r['findings'] for r in audit(ds.with_format(fmt), tok).results] == [[]] * 3, fmt
+    dd = DatasetDict(train=ds, test=ds.select([0]))
+    assert (len(audit(dd, tok)), len(audit(dd, tok, split='test'))) == (3, 1)
+    with pytest.raises(Exception, match='validation'): audit(dd, tok, split='validation')

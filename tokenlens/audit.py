@@ -20,7 +20,7 @@ from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 from .compare import Finding, compare_labels, sft_chat_template, trl_labels, written_spans
-from .sources import (BadRow, InputError, Rows, Source, Where, count_rows, file_kind, file_label, iter_rows, resolve, shown_name,
+from .sources import (BadRow, InputError, Rows, Source, Where, file_kind, file_label, stream_rows,
                                _json_rows, _jsonl_lines, _loads, _parquet_rows)
 
 # %% auto #0
@@ -299,14 +299,8 @@ def _field_problem(rows:list, fields:dict, more:bool)->str:
     return f"no row {f'of the first {len(rows)} ' if more else ''}has the fields the field map names: {errors[0]}"
 
 def _stream(dataset, **source)->tuple:
-    "`(name, total, (row, Where) iterator, Source)` for a path or `Source`, `Rows`, a list of rows, a `datasets.Dataset` or a DataFrame."
-    if isinstance(dataset, Rows): return dataset.name, len(dataset.rows), zip(dataset.rows, dataset.where), None
-    if isinstance(dataset, (str, Path, Source)):
-        src = dataset if isinstance(dataset, Source) else resolve(dataset, **source)
-        return shown_name(src), count_rows(src), iter_rows(src), src
-    name = type(dataset).__name__
-    if hasattr(dataset, 'to_dict') and not hasattr(dataset, 'features'): dataset = dataset.to_dict('records')   # a pandas DataFrame
-    return name, len(dataset) if hasattr(dataset, '__len__') else None, ((r, Where(f"row {k}")) for k,r in enumerate(dataset)), None
+    "`(name, total, (row, Where) iterator, Source)`: `sources.stream_rows`, for everything `audit` takes."
+    return stream_rows(dataset, **source)
 
 _Batch = namedtuple('_Batch', 'start items read')
 _Batch.__doc__ = "Items to check: the index of the first, the items as `Rows`, and how many dataset rows they came from."
