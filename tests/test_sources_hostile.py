@@ -151,8 +151,6 @@ def test_dataset_options_refused_for_files(tmp_path, capsys, opt):
 def test_audit_formatted_datasets_and_splits(monkeypatch):
     import datasets, tokenlens.audit as A
     from tokenlens.models import load_tokenizer
-    from tokenlens.sources import stream_rows
-    monkeypatch.setattr(A, '_stream', stream_rows, raising=False)   # until audit calls stream_rows itself
     tok = load_tokenizer('smollm2')
     rows = [json.loads(l) for l in DEMO.read_text().splitlines()[:6] if l.startswith('{"messages"')][:3]
     ds = datasets.Dataset.from_list(rows)

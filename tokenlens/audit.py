@@ -20,7 +20,7 @@ from .models import EMBEDDED
 from .masking import MASK, label_plans, label_tokens
 from .render import legend_html, render
 from .compare import Finding, compare_labels, sft_chat_template, trl_labels, written_spans
-from .sources import (BadRow, InputError, Rows, Source, Where, file_kind, file_label, stream_rows,
+from .sources import (STDIN, BadRow, InputError, Rows, Source, Where, file_kind, file_label, stream_rows,
                                _json_rows, _jsonl_lines, _loads, _parquet_rows)
 
 # %% auto #0
@@ -134,7 +134,7 @@ def check_rows(tok,                 # The tokenizer
         t = Tokenized(text, full[k], tok) if nstr or (max_length is not None and n > max_length) else None
         if max_length is not None and n > max_length:
             f.append(Finding('truncated', f"{n} tokens: max_length {max_length} drops {n - max_length}, {trainable - kept} of them trained",
-                             max_length, (t.spans[max_length][0], len(text))))
+                             max_length, (int(t.span_array[max_length, 0]), len(text))))
         if not kept: f.append(Finding('nothing_to_train', f"all {trainable} trained tokens are past max_length {max_length}" if trainable
                                       else p.plan.notes[-1] if p.plan.notes else "every label is -100: no text of this row is trained"))
         f += [Finding('template', n_) for n_ in p.plan.notes if not isinstance(n_, (Info, TurnNote)) and (kept or n_ != p.plan.notes[-1])]
@@ -142,7 +142,7 @@ def check_rows(tok,                 # The tokenizer
         if nstr:
             i = label_tokens(t, p.plan.ranges).straddles[0]
             f.append(Finding('straddle', f"{nstr} token{'s' if nstr > 1 else ''} cover{'' if nstr > 1 else 's'} prompt and response characters",
-                             i, t.spans[i]))
+                             i, tuple(t.span_array[i].tolist())))
         if k in serve_ids:
             s = serve_ids[k]
             if not (text.startswith(p.serve) and full[k][:len(s)] == s):
@@ -581,8 +581,9 @@ def _ray_shipped(tok, batches, kw:dict, chunk_size:int, workers:int, address:str
     yield from _ray_run(ray, ray.data.from_items(items), tok, kw, None, chunk_size, workers)
 
 def _files(source)->list:
-    "The files of a resolved source Ray can read itself, or None (a `datasets` stream, rows in memory)."
-    return list(source.files) if isinstance(source, Source) and source.files else None
+    "The files of a resolved source Ray can read itself, or None (a `datasets` stream, rows in memory, standard input)."
+    ok = isinstance(source, Source) and source.files and STDIN not in source.files   # Ray's tasks cannot read our stdin
+    return list(source.files) if ok else None
 
 def _lines(f, size:int=1 << 20):
     "The lines of a binary stream, `\\n` kept, read a megabyte at a time."

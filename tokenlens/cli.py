@@ -13,7 +13,7 @@ from fastcore.docments import docments
 from .core import spans_table, tokenize
 from .formats import FORMATS, parse_role_map
 from .compare import PipelineRefused, check_sft_config, compare_labels, sft_chat_template, trl_labels
-from .sources import InputError, Rows, read_rows, resolve, shown_name
+from .sources import InputError, Rows, read_rows, resolve, safe_name, shown_name
 from .audit import (DEMO, DEMO_MAX_LENGTH, KEEP, SEVERITIES, AuditReport, Tally, audit, row_record, sarif_log, sarif_results,
                              _as_rows, _CSS, _kinds)
 
@@ -297,7 +297,7 @@ def tokenlens_audit(
 
 def _audited(tok, source, file, output, report, top, args:tuple, kw:dict)->int:
     "Run the audit with `args` and `kw`, write its output as the rows are checked, and return the exit status."
-    out = _Findings(output, str(file), AuditReport(shown_name(source), tok, dict(max_length=args[4], fail_on=kw['fail_on'])))
+    out = _Findings(output, safe_name(file), AuditReport(shown_name(source), tok, dict(max_length=args[4], fail_on=kw['fail_on'])))
     try: res = audit(source, tok, *args, each=out, **kw)
     except (ValueError, ImportError, InputError) as e: return _fail(str(e))   # a problem of the whole run
     except KeyboardInterrupt:
