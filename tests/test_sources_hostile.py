@@ -26,6 +26,7 @@ def one_line_error(capsys, *args)->str:
     return err.strip()
 
 # stdin: `-` and /dev/stdin, JSON Lines or JSON, rows numbered by line, shown as <stdin>
+@pytest.mark.slow   # starts the command in a new process
 def test_stdin_jsonl_and_json():
     lines = DEMO.read_bytes().splitlines(keepends=True)[:5]
     r = run_cli('audit', '-', '--quiet', '--output', 'json', stdin=b''.join(lines))
@@ -37,6 +38,7 @@ def test_stdin_jsonl_and_json():
     r = run_cli('audit', '/dev/stdin', '--quiet', '--output', 'json', stdin=json.dumps(rows, indent=2).encode())
     assert r.returncode == 1 and json.loads(r.stdout.decode().splitlines()[-1])['rows'] == 5, r.stderr
 
+@pytest.mark.slow   # starts the command in a new process
 def test_stdin_empty_is_one_line():
     r = run_cli('audit', '-', '--quiet', stdin=b'')
     assert (r.returncode, r.stderr.decode().strip()) == (2, 'tokenlens audit: error: <stdin>: no rows')
@@ -59,6 +61,7 @@ def test_symlink_loops_list_each_file_once(tmp_path, capsys):
         else: assert 'no .jsonl, .json or .parquet file matches' in one_line_error(capsys, src)
 
 # a folder audit leaves nothing in the datasets cache (load_dataset_builder's lock files went there, never removed)
+@pytest.mark.slow   # starts the command in a new process
 def test_folder_audit_leaves_no_lock_files(tmp_path):
     shards = tmp_path/'shards'
     shards.mkdir()
