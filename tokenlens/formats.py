@@ -377,6 +377,13 @@ def _stop(lay:Layout, k:int, end:int, pat, eos:str=None):
         return (m.start(), m.end())       # a template that leaves the stop to the next header (GLM's `<|user|>`)
     return None
 
+def _alone_end(R:str, start:int, whole:str, end:int, pat)->tuple:
+    "`(end, stop)` of a turn the template writes as `whole` when it is the last one: its stop is the special token ending it."
+    upto = max(start + len(whole), end)
+    last = [m for m in pat.finditer(R, start, upto)] if pat else []
+    if last and last[-1].end() == upto: return last[-1].start(), (last[-1].start(), upto)
+    return upto, None
+
 def _turn(tok, msgs:list, k:int, lay:Layout, chat_template, kw:dict, pat)->tuple:
     "`(Turn, notes)` for assistant message `k`: its serving prompt, and where the model's output and stop are in the text."
     R, role = lay.text, msgs[k]['role']
@@ -399,14 +406,18 @@ def _turn(tok, msgs:list, k:int, lay:Layout, chat_template, kw:dict, pat)->tuple
     end = max(_output_end(lay, k, start), start)
     stop = _stop(lay, k, end, pat, getattr(tok, 'eos_token', None))
     if stop: end = stop[0]                # a placed tool call may end a character or two short of the header
-    upto = stop[1] if stop else end
     alone = Rk[start:] if Rk is not None else None   # the turn as the last one: its output, then its stop or nothing
+    if stop is None and alone is not None and (whole := alone.rstrip()) and R.startswith(whole, start):
+        end, stop = _alone_end(R, start, whole, end, pat)   # what the template writes for the turn, where it cannot be placed
+    upto = stop[1] if stop else end
     rest = alone[end-start:] if alone is not None and alone.startswith(R[start:end]) else None
-    if alone is not None and k < len(msgs) - 1 and (rest is None or (rest.strip() and not rest.startswith(R[end:upto]))):
+    goes_on = (rest.startswith(R[end:upto]) if stop else R.startswith(rest.rstrip(), end)) if rest else True
+    if alone is not None and k < len(msgs) - 1 and (rest is None or (rest.strip() and not goes_on)):
+        i = len(commonprefix([alone, R[start:]]))
         return Turn(P, start, end, stop, 'history_differs'), [TurnNote(
-            f"messages[{k}] ({role}): once later turns follow, the template writes this turn otherwise: as the last turn it is "
-            f"{alone[:40]!r}, here {R[start:upto][:40]!r}; the model is trained on text it would not write (train the last turn "
-            "only, or use a template that keeps earlier turns as written)", 'history_differs', k)]
+            f"messages[{k}] ({role}): once later turns follow, the template writes this turn otherwise: as the last turn it "
+            f"goes on {alone[i:i+30]!r} where here it has {R[start+i:start+i+30]!r}; the model is trained on text it would not "
+            "write (train the last turn only, or use a template that keeps earlier turns as written)", 'history_differs', k)]
     return Turn(P, start, end, stop, 'served'), []
 
 # %% ../nbs/01a_formats.ipynb #87b30f12
