@@ -700,7 +700,10 @@ def to_messages(row:dict, format:str, role_map:dict=None)->list:
         if not isinstance(m, dict): raise TypeError(f"conversations[{k}] is a JSON {json_kind(m)}, not an object")
         if m.get('from') not in roles: raise ValueError(f"conversations[{k}].from is {m.get('from')!r}; expected one of {tuple(roles)}")
         if not isinstance(m.get('value'), str): raise ValueError(f"conversations[{k}].value is missing or not a string")
-    return check_messages([{'role': roles[m['from']], 'content': m['value']} for m in turns], 'conversations')
+    # a turn's other keys (reasoning, tool calls, `train` flags) go with it, as they do in messages
+    msgs = [{**{k: v for k,v in m.items() if k not in ('from', 'value')}, 'role': roles[m['from']], 'content': m['value']}
+            for m in turns]
+    return check_messages(msgs, 'conversations')
 
 # %% ../nbs/01a_formats.ipynb #fec77a7e
 PROMPT_MARKERS = {'### Response:': ('### Instruction:', '### Input:'), '### Assistant:': ('### Human:',),
