@@ -225,6 +225,22 @@ class Spans(namedtuple('Spans', 'starts ends notes placed warnings', defaults=((
     @property
     def exact(self)->bool: return not self.placed
 
+def _dropped(tb:bytes, k:int, a:int, b:int)->str:
+    "The warning for bytes `a:b` of `tb` that the tokenizer dropped before token `k`."
+    return (f"the tokenizer dropped {b - a} byte(s) the vocabulary cannot spell before token {k}: {tb[a:b]!r} "
+            "(the model never sees them)")
+
+def _added_token_span(tb:bytes, p:int, i:int, ids:list, table, notes:list, warn:list)->tuple:
+    "The byte span of added token `ids[i]` from byte `p` (bytes the vocabulary cannot spell may come first), noted."
+    b = table[ids[i]]
+    sp = _added_span(tb, p, b, table.added[ids[i]])
+    if sp is None and (q := _after_dropped(tb, p, b, table)) is not None:   # bytes the vocabulary lacks came first
+        warn.append(_dropped(tb, i, p, q))
+        sp = _added_span(tb, q, b, table.added[ids[i]])
+    if sp is None: notes.append(f"token {i} {b.decode()!r} was added by the tokenizer, not spelled in the text")
+    elif sp[1] - sp[0] > len(b): notes.append(f"token {i} {b.decode()!r} takes in whitespace (its lstrip/rstrip flags)")
+    return sp or (p, p)
+
 def token_spans(text:str,     # The text the ids were encoded from
                 ids:list,     # Token ids
                 tok,          # The tokenizer
@@ -237,20 +253,11 @@ def token_spans(text:str,     # The text the ids were encoded from
         return Spans(bs, be, [_PREFIX_NOTE.format(0)] if skip else [], [])
     literal = set(table.added) - {table.unk}   # added tokens spell their content; <unk> may stand for any text
     spans, notes, placed, warn, p, seg_start = [], [], [], [], 0, True
-    def dropped(k, a, b): warn.append(f"the tokenizer dropped {b - a} byte(s) the vocabulary cannot spell before token {k}: "
-                                      f"{tb[a:b]!r} (the model never sees them)")
     for i, j, added in _segments(ids, literal):
         if added:
-            b = table[ids[i]]
-            sp = _added_span(tb, p, b, table.added[ids[i]])
-            if sp is None and (q := _after_dropped(tb, p, b, table)) is not None:   # bytes the vocabulary lacks came first
-                dropped(i, p, q)
-                sp = _added_span(tb, q, b, table.added[ids[i]])
-            if sp is None: notes.append(f"token {i} {b.decode()!r} was added by the tokenizer, not spelled in the text")
-            elif sp[1] - sp[0] > len(b): notes.append(f"token {i} {b.decode()!r} takes in whitespace (its lstrip/rstrip flags)")
-            run_spans, seg_start = [sp or (p, p)], True
-            spans += run_spans
-            p = max(p, run_spans[-1][1])
+            sp = _added_token_span(tb, p, i, ids, table, notes, warn)
+            spans.append(sp)
+            p, seg_start = max(p, sp[1]), True
             continue
         run, prefix_ok = ids[i:j], seg_start and table.kind == 'sentencepiece'
         skip = _run_skip(table, tb, p, run, prefix_ok)
@@ -258,7 +265,7 @@ def token_spans(text:str,     # The text the ids were encoded from
             nxt = tb.find(table[ids[j]], p) if j < len(ids) else -1
             run_spans, drops, guessed = _place_run(tb, p, run, table, prefix_ok, None if offsets is None else offsets[i:j],
                                                    None if offsets is None else _byte_offsets(text), nxt if nxt >= 0 else len(tb))
-            for k,a,b in drops: dropped(i+k, a, b)
+            warn += [_dropped(tb, i+k, a, b) for k,a,b in drops]
             if guessed:   # tokens placed by offsets or by the next match, not by their own bytes
                 placed.append((i, j))
                 how = "placed by the tokenizer's offsets" if offsets is not None else "re-synchronised on the next token that matches"

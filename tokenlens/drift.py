@@ -323,6 +323,12 @@ def _add(out, rep=None, err=None, equal=False):
     out['drift_error'].append(err)
 
 # %% ../nbs/02_drift.ipynb #2e3333b2
+def _parts_error(parts, field:str):
+    "What is wrong with one row's text parts, or None."
+    if not isinstance(parts, (list, tuple)) or not parts or not all(isinstance(p, str) for p in parts):
+        return f"{field} must be a non-empty list of str, got {parts!r:.60}"
+    return unicode_error(parts, field)
+
 def concat_drift_batch(batch:dict,        # A batch of rows, column name -> list
                        indices=None,      # Row indices (from `with_indices=True`), used in error messages
                        tok=None,          # The tokenizer
@@ -331,9 +337,7 @@ def concat_drift_batch(batch:dict,        # A batch of rows, column name -> list
     "Per-row `concat_drift` for `datasets.map(batched=True)`."
     rows = batch[field]
     idx = list(indices) if indices is not None else list(range(len(rows)))
-    errs = {k: f"row {idx[k]}: {field} must be a non-empty list of str, got {parts!r:.60}" for k,parts in enumerate(rows)
-            if not isinstance(parts, (list, tuple)) or not parts or not all(isinstance(p, str) for p in parts)}
-    errs |= {k: f"row {idx[k]}: {e}" for k,parts in enumerate(rows) if k not in errs and (e := unicode_error(parts, field))}
+    errs = {k: f"row {idx[k]}: {e}" for k,parts in enumerate(rows) if (e := _parts_error(parts, field))}
     ok = [k for k in range(len(rows)) if k not in errs]
     flat = [p for k in ok for p in rows[k]]
     joined = [''.join(rows[k]) for k in ok]

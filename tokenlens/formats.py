@@ -99,16 +99,26 @@ FIELDS = ('messages', 'prompt', 'completion', 'text', 'role', 'content')
 def _sharegpt_turns(msgs)->bool:
     return isinstance(msgs, list) and bool(msgs) and all(isinstance(m, dict) and 'from' in m and 'value' in m and 'role' not in m for m in msgs)
 
+def _check_field_map(fields:dict):
+    "Refuse a field map with a field we do not know, or one column given for two fields."
+    if bad := set(fields) - set(FIELDS):
+        raise ValueError(f"unknown field {sorted(bad)[0]!r} in the field map; the fields are {', '.join(FIELDS)}")
+    for group in (('messages', 'prompt', 'completion', 'text'), ('role', 'content')):
+        named = [(ours, fields[ours]) for ours in group if fields.get(ours) is not None]
+        if dup := next(((a, b, t) for i,(a,t) in enumerate(named) for b,u in named[i+1:] if t == u), None):
+            raise ValueError(f"the field map gives {dup[2]!r} as both the {dup[0]} and the {dup[1]} field")
+
+def _renamed(m, role:str, content:str):
+    "Message `m` with the dataset's `role` and `content` keys renamed to ours."
+    if not (isinstance(m, dict) and (role in m or content in m)): return m
+    return {**{k: v for k,v in m.items() if k not in (role, content)}, 'role': m.get(role), 'content': m.get(content)}
+
 def map_fields(row,          # One dataset row
                fields:dict,  # Our field name -> the dataset's, for any of `FIELDS`
               ):
     "`row` with the dataset's names for columns and message keys renamed to the ones `detect_format` knows."
     if not fields or not isinstance(row, dict): return row
-    if bad := set(fields) - set(FIELDS): raise ValueError(f"unknown field {sorted(bad)[0]!r} in the field map; the fields are {', '.join(FIELDS)}")
-    for group in (('messages', 'prompt', 'completion', 'text'), ('role', 'content')):
-        named = [(ours, fields[ours]) for ours in group if fields.get(ours) is not None]
-        if dup := next(((a, b, t) for i,(a,t) in enumerate(named) for b,u in named[i+1:] if t == u), None):
-            raise ValueError(f"the field map gives {dup[2]!r} as both the {dup[0]} and the {dup[1]} field")
+    _check_field_map(fields)
     cols = {ours: theirs for ours in ('messages', 'prompt', 'completion', 'text')
             if (theirs := fields.get(ours)) not in (None, ours)}
     for ours,theirs in cols.items():
@@ -117,11 +127,9 @@ def map_fields(row,          # One dataset row
     out = {k: v for k,v in row.items() if k not in cols.values()}   # at once: a column may take a renamed one's name
     out.update({ours: row[theirs] for ours,theirs in cols.items()})
     role, content = fields.get('role', 'role'), fields.get('content', 'content')
-    for key in ('messages', 'prompt', 'completion'):
-        msgs = out.get(key)
-        if (role, content) != ('role', 'content') and isinstance(msgs, list):
-            out[key] = [{**{k: v for k,v in m.items() if k not in (role, content)}, 'role': m.get(role), 'content': m.get(content)}
-                        if isinstance(m, dict) and (role in m or content in m) else m for m in msgs]
+    if (role, content) != ('role', 'content'):
+        for key in ('messages', 'prompt', 'completion'):
+            if isinstance(out.get(key), list): out[key] = [_renamed(m, role, content) for m in out[key]]
     if 'messages' in fields and _sharegpt_turns(out.get('messages')): out['conversations'] = out.pop('messages')   # ShareGPT turns
     return out
 

@@ -136,6 +136,31 @@ def _ends(text:bytes):
     except (ValueError, RecursionError): pass     # too deep, or a number too long: `_loads` says what is wrong
     return 'done'
 
+def _read_value(item:tuple, pull)->tuple:
+    "`(lines, size, end)`: lines from `item` on until they hold one whole JSON value (`end`, as `_ends` says), or 'bad'."
+    buf, size, tried, end = [item], len(item[1]), 0, 'more'
+    while end == 'more':
+        if (nxt := pull()) is None or size > _MAX_VALUE: return buf, size, 'bad'
+        buf.append(nxt)
+        size += len(nxt[1])
+        if len(buf) == 2 or nxt[1][:1] in (b'}', b']') or size >= 2 * tried:
+            end, tried = _ends(b''.join(l for _,l in buf)), size
+    return buf, size, end
+
+def _bad_value(buf:list, size:int, pull, ahead)->bytes:
+    "The first line alone, or a pretty-printed value up to the line that closes it; the lines after it go back `ahead`."
+    line = buf[0][1]
+    s = line.strip()
+    close = {b'{': b'}', b'[': b']'}[s[:1]] if line.rstrip() == s and len(s) == 1 else None
+    j = next((i for i,(_,l) in enumerate(buf) if i and l[:1] == close), None) if close else None
+    while close and j is None and size <= _MAX_VALUE and (nxt := pull()) is not None:
+        buf.append(nxt)
+        size += len(nxt[1])
+        if nxt[1][:1] == close: j = len(buf) - 1
+    j = j or 0
+    ahead.extendleft(reversed(buf[j+1:]))
+    return b''.join(l for _,l in buf[:j+1]).strip()
+
 def _line_values(lines, name:str, shown:str=''):
     "`(text, Where)` for each value of JSON Lines `lines`: a line, or a value that goes on over the next lines."
     ahead, lines = collections.deque(), enumerate(lines, 1)
@@ -144,35 +169,20 @@ def _line_values(lines, name:str, shown:str=''):
         n, line = item
         s = line.strip()
         if not s: continue
+        where = Where(f"{shown}line {n}", name, n)
         if s[:1] not in (b'{', b'[') or s[-1:] in (b'}', b']'):   # one value on one line, or no JSON at all
-            yield s, Where(f"{shown}line {n}", name, n)
+            yield s, where
             continue
-        buf, size, tried, end = [item], len(line), 0, 'more'
-        while end == 'more':
-            if (nxt := pull()) is None or size > _MAX_VALUE:
-                end = 'bad'
-                break
-            buf.append(nxt)
-            size += len(nxt[1])
-            if len(buf) == 2 or nxt[1][:1] in (b'}', b']') or size >= 2 * tried:
-                end, tried = _ends(b''.join(l for _,l in buf)), size
-        if end == 'bad':   # the first line alone, or a pretty-printed value up to the line that closes it
-            close = {b'{': b'}', b'[': b']'}[s[:1]] if line.rstrip() == s and len(s) == 1 else None
-            j = next((i for i,(_,l) in enumerate(buf) if i and l[:1] == close), None) if close else None
-            while close and j is None and size <= _MAX_VALUE and (nxt := pull()) is not None:
-                buf.append(nxt)
-                size += len(nxt[1])
-                if nxt[1][:1] == close: j = len(buf) - 1
-            j = j or 0
-            ahead.extendleft(reversed(buf[j+1:]))
-            yield b''.join(l for _,l in buf[:j+1]).strip(), Where(f"{shown}line {n}", name, n)
+        buf, size, end = _read_value(item, pull)
+        if end == 'bad':
+            yield _bad_value(buf, size, pull, ahead), where
             continue
         text = b''.join(l for _,l in buf)
         if end != 'done':   # another value starts where this one ends (`}{`): read on from there
             rest, at = text[end:].split(b'\n'), n + text.count(b'\n', 0, end)
             ahead.extendleft(reversed(list(enumerate([r + b'\n' for r in rest[:-1]] + [rest[-1]], at))))
             text = text[:end]
-        yield text.strip(), Where(f"{shown}line {n}", name, n)
+        yield text.strip(), where
 
 # %% ../nbs/01b_sources.ipynb #c79536c0
 def _starts_array(head:list, lines)->tuple:
