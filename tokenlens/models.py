@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 from .core import byte_level_alphabet, needs_torch
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'MANIFEST', 'FULL_HASH_BELOW', 'STALE_AFTER', 'TOKENIZER_BUILD', 'cache_dir', 'verify_entry',
-           'CacheDamaged', 'cached_dir', 'EmbeddedMissing', 'embedded_path', 'bundled_template', 'gguf_metadata',
-           'byte_level_tokenizer', 'NotLoadable', 'hub_offline', 'hub_endpoint', 'hub_unreachable', 'load_tokenizer',
-           'load_model']
+__all__ = ['EMBEDDED', 'MANIFEST', 'FULL_HASH_BELOW', 'STALE_AFTER', 'TOKENIZER_BUILD', 'FAST_CLASSES', 'cache_dir',
+           'verify_entry', 'CacheDamaged', 'cached_dir', 'EmbeddedMissing', 'embedded_path', 'bundled_template',
+           'gguf_metadata', 'byte_level_tokenizer', 'NotLoadable', 'hub_offline', 'hub_endpoint', 'hub_unreachable',
+           'load_tokenizer', 'load_model']
 
 # %% ../nbs/01_models.ipynb #8c896ab3
 EMBEDDED = {
@@ -378,17 +378,31 @@ def _embedded_key(name:str, kwargs:dict)->str:
             try: return k if _package_dir(k) else None
             except EmbeddedMissing: return None
 
+# transformers' generic fast tokenizer, by its v5 and v4 names
+FAST_CLASSES = ('TokenizersBackend', 'PreTrainedTokenizerFast')
+
+def _from_folder(path:Path, **kwargs):
+    "The tokenizer in `path`: a generic fast one by its own class (no model classes: no torch), else `AutoTokenizer`."
+    cfg = path/'tokenizer_config.json'
+    generic = cfg.exists() and json.loads(cfg.read_text()).get('tokenizer_class') in FAST_CLASSES
+    if generic and (path/'tokenizer.json').exists():
+        from transformers import PreTrainedTokenizerFast
+        return PreTrainedTokenizerFast.from_pretrained(str(path), **kwargs)
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(str(path), **kwargs)
+
 def load_tokenizer(name:str='smollm2', # Embedded default (`smollm2`, `mistral`, `gemma3`), hub id or local path
                    **kwargs,           # Passed to `AutoTokenizer.from_pretrained`
                   ):
     "A tokenizer by embedded name, hub id or local path; embedded names work offline (smollm2, mistral: no torch)."
-    from transformers import AutoTokenizer
     name = os.fspath(name)
     if key := _embedded_key(name, kwargs):   # one without a chat template gets the bundled one (`bundled_template`)
         try: path = _tokenizer_dir(key)
         except EmbeddedMissing as e:
+            from transformers import AutoTokenizer
             return _with_template(key, _hub_fallback(key, AutoTokenizer.from_pretrained, e, **kwargs))
-        return _with_template(key, AutoTokenizer.from_pretrained(str(path), **kwargs))
+        return _with_template(key, _from_folder(path, **kwargs))
+    from transformers import AutoTokenizer
     if 'gguf_file' in kwargs: needs_torch(f"Reading a tokenizer out of a GGUF file ({kwargs['gguf_file']})")
     return _load_named(AutoTokenizer.from_pretrained, name, _did_you_mean(name), _how(), **kwargs)
 
