@@ -113,9 +113,14 @@ def show_bytes(b:bytes)->str:
     out, i = [], 0
     while i < len(b):
         for n in (1, 2, 3, 4):
-            try: out.append(visible(b[i:i+n].decode())); i += n; break
+            try:
+                out.append(visible(b[i:i+n].decode()))
+                i += n
+                break
             except UnicodeDecodeError: continue
-        else: out.append(f'<0x{b[i]:02X}>'); i += 1
+        else:
+            out.append(f'<0x{b[i]:02X}>')
+            i += 1
     return ''.join(out)
 
 # %% ../nbs/00_core.ipynb #fd8acba3
@@ -128,7 +133,9 @@ def _char_index(text:str, tb:bytes):
 def _byte_offsets(text:str)->list:
     "Byte position at which each character of `text` starts (and the end)."
     pos, out = 0, [0]
-    for c in text: pos += len(c.encode()); out.append(pos)
+    for c in text:
+        pos += len(c.encode())
+        out.append(pos)
     return out
 
 # %% ../nbs/00_core.ipynb #2df09861
@@ -141,7 +148,7 @@ def spelling_offset(table, ids:list, tb:bytes):
     return None
 
 def _exact_byte_spans(table, ids_list:list, skips:list):
-    "Flat ids, each row's first token index, and byte starts and ends, for rows laid end to end that each spell their text."
+    "Flat ids, each row's first token index, and byte starts and ends, for rows end to end that each spell their text."
     ntok = np.array([len(i) for i in ids_list], np.int64)
     tok0 = np.concatenate([[0], np.cumsum(ntok)])
     flat = np.fromiter(itertools.chain.from_iterable(ids_list), np.int64, count=int(tok0[-1]))
@@ -166,7 +173,8 @@ def _segments(ids:list, literal:set)->list:
         j = i + 1
         if ids[i] not in literal:
             while j < len(ids) and ids[j] not in literal: j += 1
-        out.append((i, j, ids[i] in literal)); i = j
+        out.append((i, j, ids[i] in literal))
+        i = j
     return out
 
 # %% ../nbs/00_core.ipynb #f0a969cb
@@ -184,26 +192,27 @@ def _added_span(tb:bytes, p:int, b:bytes, a):
     return s, e
 
 def _after_dropped(tb:bytes, p:int, b:bytes, table):
-    "Where `b` is spelled in `tb` after `p` if only bytes the vocabulary cannot spell (which tokenizers drop) come first."
+    "Where `b` is spelled in `tb` after `p` if only bytes the vocabulary lacks (which tokenizers drop) come first."
     q = tb.find(b, p) if b else -1
     return q if q > p and set(tb[p:q]) <= table.missing_bytes else None
 
 # %% ../nbs/00_core.ipynb #ea05ad24
 def _run_skip(table, tb:bytes, p:int, run:list, prefix_ok:bool):
-    "How `run` spells `tb` from byte `p`: 0 exactly, 1 after SentencePiece's prefix space (if `prefix_ok`), None not at all."
+    "How `run` spells `tb` from byte `p`: 0 exactly, 1 after SentencePiece's prefix space (if `prefix_ok`), else None."
     R = b''.join(map(table.data.__getitem__, run))
     if tb.startswith(R, p): return 0
     if prefix_ok and R[:1] == b' ' and tb.startswith(R[1:], p): return 1
     return None
 
 def _place_run(tb, p, run, table, prefix_ok, offsets, bo, end):
-    "Byte spans of a `run` that does not spell `tb[p:]` as a whole (token by token), dropped bytes `(k, start, end)`, guesses."
+    "Byte spans of a `run` not spelling `tb[p:]` as a whole (token by token), dropped bytes `(k, start, end)`, guesses."
     spans, dropped, guessed = [], [], 0
     for k,t in enumerate(run):
         b = table[t]
         if tb.startswith(b, p): sp = (p, p+len(b))
         elif prefix_ok and b[:1] == b' ' and tb.startswith(b[1:], p): sp = (p, p+len(b)-1)
-        elif (q := _after_dropped(tb, p, b, table)) is not None:   # bytes the vocabulary lacks: the tokenizer dropped them
+        # bytes the vocabulary lacks: the tokenizer dropped them
+        elif (q := _after_dropped(tb, p, b, table)) is not None:
             dropped.append((k, p, q))
             sp = (q, q+len(b))
         elif offsets is not None: sp, guessed = (max(p, bo[offsets[k][0]]), max(p, bo[offsets[k][1]])), guessed + 1
@@ -214,7 +223,8 @@ def _place_run(tb, p, run, table, prefix_ok, offsets, bo, end):
             sp = (p, end if e < 0 else e)
         spans.append(sp)
         p = sp[1]
-        prefix_ok = table.kind == 'sentencepiece' and t in table.added and sp[1]-sp[0] == len(b)  # <unk> starts a segment
+        # <unk> starts a segment
+        prefix_ok = table.kind == 'sentencepiece' and t in table.added and sp[1]-sp[0] == len(b)
     return spans, dropped, guessed
 
 # %% ../nbs/00_core.ipynb #d51fd58e
@@ -263,14 +273,17 @@ def token_spans(text:str,     # The text the ids were encoded from
         skip = _run_skip(table, tb, p, run, prefix_ok)
         if skip is None:
             nxt = tb.find(table[ids[j]], p) if j < len(ids) else -1
-            run_spans, drops, guessed = _place_run(tb, p, run, table, prefix_ok, None if offsets is None else offsets[i:j],
-                                                   None if offsets is None else _byte_offsets(text), nxt if nxt >= 0 else len(tb))
+            run_spans, drops, guessed = _place_run(tb, p, run, table, prefix_ok,
+                                                   None if offsets is None else offsets[i:j],
+                                                   None if offsets is None else _byte_offsets(text),
+                                                   nxt if nxt >= 0 else len(tb))
             warn += [_dropped(tb, i+k, a, b) for k,a,b in drops]
             if guessed:   # tokens placed by offsets or by the next match, not by their own bytes
                 placed.append((i, j))
-                how = "placed by the tokenizer's offsets" if offsets is not None else "re-synchronised on the next token that matches"
-                warn.append(f"tokens {i}-{j-1} do not spell the text (an unknown token, a byte the vocabulary lacks, or "
-                            f"normalisation): {how}")
+                how = ("placed by the tokenizer's offsets" if offsets is not None
+                       else "re-synchronised on the next token that matches")
+                warn.append(f"tokens {i}-{j-1} do not spell the text "
+                            f"(an unknown token, a byte the vocabulary lacks, or normalisation): {how}")
         else:
             if skip: notes.append(_PREFIX_NOTE.format(i))
             ends = (p - skip + np.cumsum(table.lens[run])).tolist()
@@ -352,7 +365,8 @@ def tokenize(tok,                       # A Hugging Face tokenizer
     "Encode `text` with `tok` and map every token to the characters it covers."
     bytes_table(tok)   # checks `tok` (and caches its table for the spans below)
     if not isinstance(text, str): raise TypeError(f"text must be a str, got {type(text).__name__}")
-    if m := re.search('[\ud800-\udfff]', text): raise ValueError(f"text has a lone surrogate at character {m.start()}: not valid Unicode")
+    if m := re.search('[\ud800-\udfff]', text):
+        raise ValueError(f"text has a lone surrogate at character {m.start()}: not valid Unicode")
     enc = tok(text, add_special_tokens=add_special_tokens, return_offsets_mapping=True, **kwargs)
     return Tokenized(text, enc['input_ids'], tok, enc.get('offset_mapping'))
 
@@ -427,9 +441,11 @@ def _restarts_after_newline(tok)->tuple:
     spec = json.loads(backend.to_str())
     pre = spec.get('pre_tokenizer') or {}
     parts = pre.get('pretokenizers', []) if pre.get('type') == 'Sequence' else [pre]
-    gpt2 = [p for p in parts if p.get('type') == 'ByteLevel' and p.get('use_regex', True) and not p.get('add_prefix_space')]
+    gpt2 = [p for p in parts
+            if p.get('type') == 'ByteLevel' and p.get('use_regex', True) and not p.get('add_prefix_space')]
     plain = all(p in gpt2 or (p.get('type') == 'Digits') for p in parts)
-    added = [a for a in spec.get('added_tokens', []) if a.get('lstrip') or a.get('rstrip') or '\n' in a.get('content', '')]
+    added = [a for a in spec.get('added_tokens', [])
+             if a.get('lstrip') or a.get('rstrip') or '\n' in a.get('content', '')]
     model = spec.get('model') or {}
     return bool(gpt2) and plain and not added and model.get('type') == 'BPE' and not model.get('dropout'), len(tok)
 
@@ -446,8 +462,10 @@ def encode_prefixes(tok,           # The tokenizer
                     prefixes:list, # A prefix of each text (anything else is encoded whole)
                    )->list:
     "The ids of each prefix, re-encoding only what follows the last point where `tok` provably starts afresh."
-    if not (len(texts) == len(ids_list) == len(prefixes)): raise ValueError("texts, ids_list and prefixes differ in length")
-    cuts = [_restart(p) if text.startswith(p) else 0 for text,p in zip(texts, prefixes)] if _restarts_after_newline(tok)[0] else [0]*len(texts)
+    if not (len(texts) == len(ids_list) == len(prefixes)):
+        raise ValueError("texts, ids_list and prefixes differ in length")
+    restarts = _restarts_after_newline(tok)[0]
+    cuts = [_restart(p) if restarts and text.startswith(p) else 0 for text,p in zip(texts, prefixes)]
     rows = [k for k,c in enumerate(cuts) if c]
     heads = [[] for _ in texts]
     if rows:   # where the ids reach the cut, for all rows at once: byte ends of every token, laid end to end
@@ -521,7 +539,9 @@ def spans_batch(tok,           # The tokenizer
     for k,(text,ids) in enumerate(zip(texts, ids_list)):
         skip = spelling_offset(table, ids, text.encode()) if len(ids) else None
         if skip is None: rest.append(k)
-        else: rows.append(k); skips.append(skip)
+        else:
+            rows.append(k)
+            skips.append(skip)
     kept = [texts[k] for k in rows]
     flat, tok0, bs, be = _exact_byte_spans(table, [ids_list[k] for k in rows], skips)
     text = ''.join(kept)
@@ -538,7 +558,8 @@ def grapheme_groups(t:Tokenized)->list:
         end, j = t.spans[i][1], i+1
         while j < n and (end not in bounds or t.spans[j][0] < end) and t.spans[j][1] > t.spans[j][0]:
             end, j = max(end, t.spans[j][1]), j+1
-        groups.append((i, j)); i = j
+        groups.append((i, j))
+        i = j
     return groups
 
 # %% ../nbs/00_core.ipynb #fa315684
@@ -547,7 +568,8 @@ def spans_table(t:Tokenized)->str:
     rows = [f"{'#':>4} {'id':>7}  {'span':<11} {'covers':<16} token"]
     for i,(tid,(s,e)) in enumerate(zip(t.ids, t.spans)):
         mark = ' [special]' if t.special[i] else ''
-        rows.append(f"{i:>4} {tid:>7}  {f'{s}-{e}':<11} {visible(t.text[s:e])!r:<16} {show_bytes(t.table[tid])!r}{mark}")
+        span = f'{s}-{e}'
+        rows.append(f"{i:>4} {tid:>7}  {span:<11} {visible(t.text[s:e])!r:<16} {show_bytes(t.table[tid])!r}{mark}")
     return '\n'.join(rows + [f"note: {n}" for n in t.notes])
 
 # %% ../nbs/00_core.ipynb #8dca4974

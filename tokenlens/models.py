@@ -292,7 +292,9 @@ def hub_unreachable(endpoint:str=None, # Hub address (default `hub_endpoint()`)
         host, port = p.hostname, p.port or (443 if p.scheme == 'https' else 80)
     why = []
     def probe():
-        try: socket.create_connection((host, port), timeout=timeout).close(); why.append(None)
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            why.append(None)
         except OSError as e: why.append(f"{host}:{port}: {e}")
     t = threading.Thread(target=probe, daemon=True)   # getaddrinfo has no timeout of its own: the join gives one
     t.start()

@@ -12,8 +12,8 @@ from .core import Tokenized, grapheme_groups, show_bytes, visible
 __all__ = ['COLORS', 'LEGEND', 'id_color', 'legend_html', 'render_html', 'render_text', 'views_of', 'focus_layer', 'render']
 
 # %% ../nbs/00a_render.ipynb #a5290ea7
-COLORS = dict(trained='#b7e4b7', masked='#dedede', straddle='#ffc766', special='#cdb4f0', bias='#f08a24', drift='#d62828',
-              focus='#1f6feb')
+COLORS = dict(trained='#b7e4b7', masked='#dedede', straddle='#ffc766', special='#cdb4f0', bias='#f08a24',
+              drift='#d62828', focus='#1f6feb')
 LEGEND = [('trained', 'trained'), ('masked', 'masked (-100)'), ('straddle', 'straddling'), ('special', 'special token'),
           ('bias', 'boundary-biased (+extensions)'), ('drift', 'drift'), ('focus', 'the finding')]
 
@@ -42,15 +42,18 @@ def _hover(t, i, layers):
     return '\n'.join(parts)
 
 # %% ../nbs/00a_render.ipynb #9d821b0c
-_chip = "display:inline-block;margin:1px 1px;padding:0 3px;border-radius:3px;font-family:ui-monospace,monospace;white-space:pre;line-height:1.6;color:#111;"
+_chip = ("display:inline-block;margin:1px 1px;padding:0 3px;border-radius:3px;font-family:ui-monospace,monospace;"
+         "white-space:pre;line-height:1.6;color:#111;")
 
 def _chip_style(state, special, tid, group_size):
     bg = COLORS['special'] if special else COLORS.get(state.get('label')) or id_color(tid)
     s = _chip + f"background:{bg};border:1px {'dashed' if group_size > 1 else 'solid'} #999;"
-    if state.get('focus'): s += f"border:2px solid {COLORS['focus']};"   # before the bias underline, which it must not hide
+    # before the bias underline, which it must not hide
+    if state.get('focus'): s += f"border:2px solid {COLORS['focus']};"
     if state.get('bias'): s += f"border-bottom:3px solid {COLORS['bias']};"
     if state.get('drift'): s += f"outline:2px solid {COLORS['drift']};outline-offset:-1px;"
-    if special and state.get('label') == 'trained': s += "box-shadow:inset 0 -4px 0 #2e9e44;"   # a trained special token (an EOS)
+    # a trained special token (an EOS)
+    if special and state.get('label') == 'trained': s += "box-shadow:inset 0 -4px 0 #2e9e44;"
     return s
 
 def _css_name(v)->str:
@@ -65,10 +68,12 @@ def _group_html(t, i, j, layers):
     badge = f"<sup style='color:{COLORS['bias']};font-weight:bold'>+{state['bias']}</sup>" if state.get('bias') else ''
     lab = _css_name(state['label']) if state.get('label') else ''
     cls = ' '.join(['tl-tok'] + [f"tl-{lab}"]*bool(lab) + ['tl-special']*any(t.special[i:j])
-                   + ['tl-bias']*bool(state.get('bias')) + ['tl-drift']*bool(state.get('drift')) + ['tl-focus']*bool(state.get('focus')))
+                   + ['tl-bias']*bool(state.get('bias')) + ['tl-drift']*bool(state.get('drift'))
+                   + ['tl-focus']*bool(state.get('focus')))
     style = _chip_style(state, any(t.special[i:j]), t.ids[i], j-i)
     if e == s and not any(t.special[i:j]): style += 'opacity:0.55;font-style:italic;'
-    return f"<span class='{cls}' style='{style}' title='{html.escape(title, quote=True)}'>{html.escape(text)}{badge}</span>"
+    return (f"<span class='{cls}' style='{style}' title='{html.escape(title, quote=True)}'>"
+            f"{html.escape(text)}{badge}</span>")
 
 # %% ../nbs/00a_render.ipynb #d41346c6
 def legend_html(focus:bool=False, # Include the `focus` entry (pages that point at findings)
@@ -77,7 +82,8 @@ def legend_html(focus:bool=False, # Include the `focus` entry (pages that point 
     items = []
     for key, label in LEGEND:
         if key == 'focus' and not focus: continue
-        st = _chip + f"background:{COLORS[key] if key not in ('bias', 'drift', 'focus') else '#fff'};border:1px solid #999;"
+        bg = COLORS[key] if key not in ('bias', 'drift', 'focus') else '#fff'
+        st = _chip + f"background:{bg};border:1px solid #999;"
         if key == 'bias': st += f"border-bottom:3px solid {COLORS['bias']};"
         if key == 'drift': st += f"outline:2px solid {COLORS['drift']};outline-offset:-1px;"
         if key == 'focus': st += f"border:2px solid {COLORS['focus']};"
@@ -122,7 +128,8 @@ def render_html(t:Tokenized,        # What to draw
     if begin: out.append(f"<span class='tl-before' style='color:#777'>{begin} groups before … </span>")
     out += [_group_html(t, i, j, layers) for i,j in shown]
     if rest:
-        out.append(f"<details style='display:inline'><summary style='cursor:pointer;color:#555'>show {len(rest)} more</summary>")
+        out.append(f"<details style='display:inline'>"
+                   f"<summary style='cursor:pointer;color:#555'>show {len(rest)} more</summary>")
         out += [_group_html(t, i, j, layers) for i,j in rest] + ["</details>"]
     if len(groups) > begin + max_tokens + more:
         out.append(f"<span style='color:#777'> … {len(groups)-begin-max_tokens-more} more groups not drawn</span>")
@@ -175,9 +182,11 @@ def render(obj,                 # A `Tokenized` or any result object
            **kwargs,            # Passed to `render_html`
           )->str:
     "HTML for a `Tokenized` or any result object, through `views_of`."
-    parts = [render_html(t, {k: v for k,v in {**lay, **({'focus': focus_layer(t, focus)} if focus else {})}.items() if k not in hide},
-                         title=title, **kwargs)
-             for title,t,lay in views_of(obj)]
+    def shown(t, lay):
+        lay = {**lay, **({'focus': focus_layer(t, focus)} if focus else {})}
+        return {k: v for k,v in lay.items() if k not in hide}
+    parts = [render_html(t, shown(t, lay), title=title, **kwargs) for title,t,lay in views_of(obj)]
     if len(parts) == 1: return parts[0]
     flex = 'display:flex;gap:12px;align-items:flex-start' if side_by_side else ''
-    return f"<div class='tl-views' style='{flex}'>" + ''.join(f"<div style='flex:1;min-width:0'>{p}</div>" for p in parts) + "</div>"
+    cols = ''.join(f"<div style='flex:1;min-width:0'>{p}</div>" for p in parts)
+    return f"<div class='tl-views' style='{flex}'>" + cols + "</div>"
