@@ -4,15 +4,15 @@
 
 # %% ../nbs/01a_chat.ipynb #00a6e58c
 from __future__ import annotations
-import re
+import json, re
 from collections import namedtuple
 from os.path import commonprefix
 from .core import per_tokenizer
 
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'REASONING', 'Slot', 'Layout', 'Plan', 'Turn', 'EOS_POLICIES', 'check_messages',
-           'parse_role_map', 'Info', 'TurnNote', 'check_chat_template', 'render_chat', 'layout_chat', 'NothingToTrain',
-           'special_pattern', 'chat_plan']
+           'parse_role_map', 'parse_template_kwargs', 'Info', 'TurnNote', 'check_chat_template', 'render_chat',
+           'layout_chat', 'NothingToTrain', 'special_pattern', 'chat_plan']
 
 # %% ../nbs/01a_chat.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -63,6 +63,26 @@ def parse_role_map(s:str)->dict:
         if dst not in ROLES: raise ValueError(f"{pair!r}: {dst!r} is not a role; the roles are {', '.join(ROLES)}")
         out[src] = dst
     return out
+
+# %% ../nbs/01a_chat.ipynb #282b1626
+def parse_template_kwargs(s:str)->dict:
+    "`{name: value}` from `'enable_thinking=false,reasoning_effort=high'`, as `--template-kwargs` takes it."
+    if not isinstance(s, str): raise TypeError(f"the template variables must be a string, not {type(s).__name__}")
+    out = {}
+    for part in (p.strip() for p in s.split(',')):
+        if not part: continue
+        name, eq, value = (x.strip() for x in part.partition('='))
+        if not eq or not name.isidentifier():
+            raise ValueError(f"{part!r} is not name=value with a template variable's name (e.g. enable_thinking=false)")
+        if name in out: raise ValueError(f"{name!r} is given twice")
+        words = {'true': True, 'false': False, 'null': None, 'none': None}
+        if value.lower() in words: out[name] = words[value.lower()]
+        else:
+            try: out[name] = json.loads(value)
+            except ValueError: out[name] = value
+    if not out: raise ValueError("no name=value in the template variables (e.g. enable_thinking=false)")
+    return out
+
 
 # %% ../nbs/01a_chat.ipynb #2e56388d
 class Info(str):
