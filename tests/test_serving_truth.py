@@ -273,6 +273,24 @@ def test_all_trl_templates():
     ok = [n for n,r in rows.items() if passes(r)]
     assert len(ok) >= 0.95 * len(rows), {n: r for n,r in rows.items() if n not in ok}
 
+@needs_otc
+@pytest.mark.slow
+def test_trl_assistant_only_loss_on_its_training_twin():
+    """TRL's own `assistant_only_loss` with its Qwen3 `_training` twin, against tokenlens on the shipped template: where
+    the twin renders what serving renders, TRL trains the same tokens but the newline after `<|im_end|>` (template text
+    the model never writes: information); where the twin renders earlier turns otherwise, the ids differ and the
+    comparison says where."""
+    from tokenlens.compare import compare_labels, trl_labels
+    tok = family('qwen-3')
+    rows = [{'messages': CONVS['one letter']}, {'messages': CONVS['reasoning'][:2]}, {'messages': CONVS['turns']}]
+    twin = os.path.join(TRL_TEMPLATES, 'qwen3_training.jinja')
+    report = compare_labels(tok, rows, trl_labels(tok, rows, {'assistant_only_loss': True, 'chat_template_path': twin}), 'TRL')
+    found = {r['row']: [(f['kind'], f['message']) for f in r['findings']] for r in report.records() if r['type'] == 'row'}
+    for k in (0, 1):   # the newline after the stop, and nothing else
+        assert [kind for kind,_ in found[k]] == ['trains_template'] and "first '↵'" in found[k][0][1], found[k]
+    assert found[2][0][0] == 'ids_differ' and "'<think>'" in found[2][0][1], found[2]
+    assert report.exit_code == 0   # information and a warning: nothing TRL trains there is an error
+
 # ---------------------------------------------------------------------------------------------------------------
 # transformers' assistant mask on TRL's `_training` twins, for the table
 
