@@ -293,7 +293,7 @@ def healed_generate(model,                   # A causal LM, or a running server:
 # %% ../nbs/04_healing.ipynb #fcfd4902
 def server_healed_generate(server,                  # A server's URL, e.g. http://127.0.0.1:8080, or a `servers` client
                            tok,                     # The served model's tokenizer
-                           prompts,                 # One prompt or a list: texts, or conversations (see `continue_prompt`)
+                           prompts,                 # One prompt or a list: texts, or conversations to continue
                            max_backoff:int=3,       # Remove at most this many trailing prompt tokens
                            add_special_tokens:bool=True, # Encode prompts with BOS as the tokenizer does by default
                            max_new_tokens:int=16,   # Generate at most this many tokens per prompt
@@ -304,7 +304,8 @@ def server_healed_generate(server,                  # A server's URL, e.g. http:
                           ):
     "Token healing through a running server: back off each prompt, send the rest, constrain the output to regrow it."
     client = connect(server) if isinstance(server, str) else server
-    if not isinstance(client, ServerClient): raise TypeError(f"server must be a URL or a client, not {type(server).__name__}")
+    if not isinstance(client, ServerClient):
+        raise TypeError(f"server must be a URL or a client, not {type(server).__name__}")
     prompts, single = _prompt_list(prompts)
     rows = _heal_rows(tok, prompts, max_backoff, add_special_tokens, whole_chars=True)
     ids = client.takes_ids if send_ids is None else send_ids
