@@ -7,7 +7,7 @@ NBS = Path(__file__).resolve().parent.parent/'nbs'
 notebooks = sorted(p for p in NBS.rglob('*.ipynb') if not any(part.startswith(('.', '_')) for part in p.relative_to(NBS).parts))
 # Left out of the quick tier (`pytest -m "not slow"`): notebooks that load and run a model, train, run TRL, or run the
 # command line many times. Cells flagged `#| slow` (Ray) are left out of the quick tier too: `quick` below.
-SLOW = {'04_healing.ipynb', 'tutorials/token_healing.ipynb', 'tutorials/masking_finetune.ipynb', '01_models.ipynb',
+SLOW = {'01c_servers.ipynb', '04_healing.ipynb', 'tutorials/token_healing.ipynb', 'tutorials/masking_finetune.ipynb', '01_models.ipynb',
         '05a_compare.ipynb', '05b_serving.ipynb', '07_cli.ipynb'}
 
 def name(p): return str(p.relative_to(NBS))

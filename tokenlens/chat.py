@@ -12,7 +12,7 @@ from .core import per_tokenizer
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'REASONING', 'Slot', 'Layout', 'Plan', 'Turn', 'EOS_POLICIES', 'check_messages',
            'parse_role_map', 'parse_template_kwargs', 'Info', 'TurnNote', 'check_chat_template', 'render_chat',
-           'layout_chat', 'NothingToTrain', 'special_pattern', 'chat_plan']
+           'unused_tag', 'layout_chat', 'NothingToTrain', 'special_pattern', 'chat_plan']
 
 # %% ../nbs/01a_chat.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -155,7 +155,7 @@ def render_chat(tok,                            # The tokenizer
         return _apply(tok, _flatten(messages)[0], chat_template, add_generation_prompt, **template_kwargs)
 
 # %% ../nbs/01a_chat.ipynb #a37d71f3
-def _tag(texts)->str:
+def unused_tag(texts)->str:
     "A marker prefix found in none of `texts`."
     k = 0
     while any(f'TLq{k}' in t for t in texts): k += 1
@@ -361,7 +361,7 @@ def layout_chat(tok,                    # The tokenizer
         R, flat = render(fm), True
         notes.append(Info("the template takes string content only: text parts were joined into one string per message"))
     slots = _slots(messages)
-    tag = _tag([R] + [s.text for s in slots])
+    tag = unused_tag([R] + [s.text for s in slots])
     marks = [f'{tag}x{i}{tag}' for i in range(len(slots))]
     markers = _with_markers(messages, slots, marks)
     if flat: markers = _flatten(markers)[0]

@@ -8,11 +8,13 @@ import bisect, html, warnings
 import numpy as np
 from fastcore.basics import store_attr
 from .core import Tokenized, bytes_table, check_size, needs_torch, per_tokenizer, show_bytes, tokenize
+from .chat import check_messages, render_chat, unused_tag
 from .render import render_html
+from .servers import ServerClient, connect
 
 # %% auto #0
 __all__ = ['PrefixIndex', 'prefix_index', 'PrefixMatches', 'prefix_matches', 'BoundaryBias', 'boundary_bias', 'extendable_share',
-           'backoff', 'TokenHealingProcessor', 'Healed', 'healed_generate']
+           'backoff', 'TokenHealingProcessor', 'Healed', 'healed_generate', 'server_healed_generate', 'continue_prompt']
 
 # %% ../nbs/04_healing.ipynb #6bf60f3d
 def _successor(b:bytes):
@@ -219,34 +221,59 @@ class Healed:
     def __repr__(self):
         return f"Healed(removed={self.removed!r}, text={self.text!r})" + ('' if self.complete else ' [removed text not fully regrown]')
 
-def healed_generate(model,                   # A causal LM
+def _prompt_list(prompts)->tuple:
+    "`(list of prompts, single)`: one prompt (a text or a conversation) or a list of them."
+    if isinstance(prompts, str) or (isinstance(prompts, (list, tuple)) and prompts and isinstance(prompts[0], dict)):
+        return [prompts], True
+    return list(prompts), False
+
+def _char_start(table, ids:list, n:int)->int:
+    "`n`, or the nearest larger (else smaller) backoff whose removed bytes begin a UTF-8 character."
+    inside = lambda k: k > 0 and 0x80 <= (table[ids[-k]][:1] or b'\0')[0] < 0xC0
+    up = n
+    while inside(up) and up + 1 < len(ids) and ids[-(up+1)] not in table.added: up += 1
+    if not inside(up): return up
+    while inside(n): n -= 1
+    return n
+
+def _heal_rows(tok, prompts:list, max_backoff:int, add_special_tokens:bool, whole_chars:bool=False)->list:
+    "`(prompt text, kept ids, removed ids, removed bytes)` per prompt: encoded and backed off, never whole."
+    table = bytes_table(tok)
+    if table.kind == 'decoded': raise ValueError("token healing needs exact token bytes; this tokenizer's bytes table is inexact")
+    rows = []
+    for k,p in enumerate(prompts):
+        chat = isinstance(p, (list, tuple))
+        if chat: p = continue_prompt(tok, p)   # the template writes its own BOS
+        elif not isinstance(p, str): raise TypeError(f"prompts[{k}] is {type(p).__name__}, not str or a conversation")
+        ids = tokenize(tok, p, add_special_tokens=add_special_tokens and not chat).ids
+        if not ids: raise ValueError(f"prompts[{k}] is empty: there is nothing to generate from")
+        n = backoff(tok, ids, max_backoff)
+        if whole_chars: n = _char_start(table, ids, n)
+        if n >= len(ids): n = 0   # never back off the whole prompt
+        keep, rem = ids[:len(ids)-n], ids[len(ids)-n:]
+        rows.append((p, keep, rem, b''.join(table[i] for i in rem)))
+    return rows
+
+def healed_generate(model,                   # A causal LM, or a running server: its URL or a `servers` client
                     tok,                     # Its tokenizer
-                    prompts,                 # One prompt or a list
+                    prompts,                 # One prompt or a list: texts, or conversations ending in a partial answer
                     max_backoff:int=3,       # Remove at most this many trailing prompt tokens
                     add_special_tokens:bool=True, # Encode prompts with BOS as the tokenizer does by default
                     **generate_kwargs,       # Passed to `model.generate` (max_new_tokens, do_sample, ...)
                    ):
     "Generate with token healing: back off the prompt's last tokens and regrow them exactly."
+    if isinstance(model, (str, ServerClient)):
+        return server_healed_generate(model, tok, prompts, max_backoff, add_special_tokens, **generate_kwargs)
     torch = needs_torch('healed_generate')
-    single = isinstance(prompts, str)
-    prompts = [prompts] if single else list(prompts)
+    prompts, single = _prompt_list(prompts)
     if not prompts: return []   # one result per prompt, and there are none: the model is not called
+    rows = _heal_rows(tok, prompts, max_backoff, add_special_tokens)
     table = bytes_table(tok)
-    if table.kind == 'decoded': raise ValueError("token healing needs exact token bytes; this tokenizer's bytes table is inexact")
-    rows = []
-    for k,p in enumerate(prompts):
-        if not isinstance(p, str): raise TypeError(f"prompts[{k}] is {type(p).__name__}, not str")
-        ids = tokenize(tok, p, add_special_tokens=add_special_tokens).ids
-        if not ids: raise ValueError(f"prompts[{k}] is empty: there is nothing to generate from")
-        n = backoff(tok, ids, max_backoff)
-        keep = ids[:len(ids)-n] or ids[:0]
-        if not keep: n, keep = 0, ids   # never back off the whole prompt
-        rows.append((p, keep, ids[len(keep):]))
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    width = max(len(k) for _,k,_ in rows)
-    input_ids = torch.tensor([[pad]*(width-len(k)) + k for _,k,_ in rows])
-    attention = torch.tensor([[0]*(width-len(k)) + [1]*len(k) for _,k,_ in rows])
-    removed = [b''.join(table[i] for i in r) for _,_,r in rows]
+    width = max(len(k) for _,k,_,_ in rows)
+    input_ids = torch.tensor([[pad]*(width-len(k)) + k for _,k,_,_ in rows])
+    attention = torch.tensor([[0]*(width-len(k)) + [1]*len(k) for _,k,_,_ in rows])
+    removed = [R for *_,R in rows]
     proc = TokenHealingProcessor(tok, removed, width)
     from transformers import LogitsProcessorList
     procs = LogitsProcessorList([proc] + list(generate_kwargs.pop('logits_processor', None) or []))
@@ -256,10 +283,57 @@ def healed_generate(model,                   # A causal LM
     per = out.shape[0] // len(rows)        # sequences per prompt, prompt by prompt
     results = []
     for b,new in enumerate(out[:, width:].tolist()):
-        p, keep, rem = rows[b // per]
+        p, keep, rem, R = rows[b // per]
         gen = b''.join(table[t] for t in new if t not in table.special)
-        R = removed[b // per]
         complete = gen.startswith(R)
         tail = gen[len(R):] if complete else b''
         results.append(Healed(p, p + tail.decode(errors='replace'), keep + new, R.decode(errors='replace'), rem, complete, tok, len(keep)))
     return results[0] if single and per == 1 else results
+
+# %% ../nbs/04_healing.ipynb #fcfd4902
+def server_healed_generate(server,                  # A server's URL, e.g. http://127.0.0.1:8080, or a `servers` client
+                           tok,                     # The served model's tokenizer
+                           prompts,                 # One prompt or a list: texts, or conversations to continue
+                           max_backoff:int=3,       # Remove at most this many trailing prompt tokens
+                           add_special_tokens:bool=True, # Encode prompts with BOS as the tokenizer does by default
+                           max_new_tokens:int=16,   # Generate at most this many tokens per prompt
+                           do_sample:bool=False,    # Sample; False: greedy
+                           temperature:float=None,  # The sampling temperature (with `do_sample`; default 1.0)
+                           send_ids:bool=None,      # Send the prompt as token ids (None: where the server takes ids)
+                           params:dict=None,        # More fields for each request, in the server's own names
+                          ):
+    "Token healing through a running server: back off each prompt, send the rest, constrain the output to regrow it."
+    client = connect(server) if isinstance(server, str) else server
+    if not isinstance(client, ServerClient):
+        raise TypeError(f"server must be a URL or a client, not {type(server).__name__}")
+    prompts, single = _prompt_list(prompts)
+    rows = _heal_rows(tok, prompts, max_backoff, add_special_tokens, whole_chars=True)
+    ids = client.takes_ids if send_ids is None else send_ids
+    t = (1.0 if temperature is None else float(temperature)) if do_sample else 0.0
+    out = []
+    for p, keep, rem, R in rows:
+        r = R.decode()   # whole characters: `_char_start` backed off to a character boundary
+        if not ids and not p.endswith(r):
+            raise ValueError(f"the prompt does not end in its last tokens' text {r!r}: send it as ids (send_ids=True)")
+        g = client.generate(keep if ids else p[:len(p)-len(r)], max_new_tokens, prefix=r or None, temperature=t,
+                            **(params or {}))
+        complete = g.text.startswith(r)
+        new = list(g.ids) if g.ids is not None else tokenize(tok, g.text, add_special_tokens=False).ids
+        out.append(Healed(p, p + g.text[len(r):] if complete else p, keep + new, r, rem, complete, tok, len(keep)))
+    return out[0] if single else out
+
+# %% ../nbs/04_healing.ipynb #4403f1cf
+def continue_prompt(tok,                    # The tokenizer, with its chat template
+                    messages:list,          # A conversation ending in an assistant message: the partial answer
+                    chat_template:str=None, # Template to use instead of the tokenizer's
+                   )->str:
+    "The rendered conversation up to the end of its last message, a partial assistant answer to continue."
+    msgs = check_messages(messages)
+    last = msgs[-1]
+    if last.get('role') != 'assistant' or not isinstance(last.get('content'), str):
+        raise ValueError("a conversation to continue must end with an assistant message whose content is text")
+    tag = unused_tag([m['content'] for m in msgs if isinstance(m.get('content'), str)]) + 'cut'
+    text = render_chat(tok, msgs[:-1] + [{**last, 'content': last['content'] + tag}], chat_template,
+                       add_generation_prompt=False)
+    if text.count(tag) != 1: raise ValueError("the chat template does not write the last message's text once")
+    return text[:text.index(tag)]
