@@ -50,7 +50,7 @@ def test_audit_takes_datasets_as_a_trainer_gets_them():
     tok = load_tokenizer('smollm2')
     ds = Dataset.from_list([{'prompt': 'Capital of France?\n', 'completion': 'Paris.'}] * 3)
     for fmt in ('numpy', 'arrow', 'pandas'):
-        assert [r['findings'] for r in audit(ds.with_format(fmt), tok).results] == [[]] * 3, fmt
+        assert [r.findings for r in audit(ds.with_format(fmt), tok).results] == [[]] * 3, fmt
     dd = DatasetDict(train=ds, test=ds.select([0]))
     assert (len(audit(dd, tok)), len(audit(dd, tok, split='test'))) == (3, 1)
     with pytest.raises(Exception, match='validation'): audit(dd, tok, split='validation')

@@ -14,7 +14,7 @@ from .formats import check_messages, detect_format, plan_row, render_chat, to_me
 from .models import gguf_metadata, hub_unreachable
 from .render import legend_html, render
 from .sources import InputError
-from .compare import Finding
+from .findings import Finding
 
 # %% auto #0
 __all__ = ['RETRY_STATUS', 'CLIENTS', 'PROBES', 'SERVER_KINDS', 'SERVER_CAUSES', 'SERVER_KIND_DOCS', 'SERVER_SEVERITY',
