@@ -34,8 +34,8 @@ def test_token_viewer_on_a_clean_audit_report(smol):
         TokenViewer(clean)
 
 def test_token_viewer_refuses_an_audit_row(report):
-    "A row result (a dict) is not something the viewer can draw: a TypeError saying what it takes."
-    with pytest.raises(TypeError, match=re.escape('TokenViewer cannot show item 0 (of type dict): it takes a result')):
+    "A row result (a `RowResult`) is not something the viewer can draw: a TypeError saying what it takes."
+    with pytest.raises(TypeError, match=re.escape('TokenViewer cannot show item 0 (of type RowResult): it takes a result')):
         TokenViewer(report.results)
 
 def test_viz_does_not_load_audit():

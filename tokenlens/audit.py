@@ -9,9 +9,9 @@ from collections import Counter
 from .core import check_size
 from .formats import FIELDS, FORMATS, NO_TEMPLATE, SIDES, detect_format
 from .sources import BadRow, InputError, Rows, stream_rows   # BadRow, Rows: re-exported, as users import them
-from .findings import KINDS, SEVERITIES, Finding, check_fail_on, kind_names
+from .findings import KINDS, LABEL_KINDS, SEVERITIES, Finding, Kind, check_fail_on, exit_code, kind_names
 from .checks import DEMO, DEMO_MAX_LENGTH, CheckOptions, RowResult, check_rows, field_problem, items
-from .report import KEEP, AuditReport, Tally, row_record, sarif_log, sarif_results
+from .report import KEEP, SARIF_LEVEL, AuditReport, Tally, row_record, sarif_log, sarif_results, uri_reference
 from .engines import (AUDIT_COLUMNS, AuditBatches, audit_batch, checked, ray_files, ray_read, ray_shipped,
                                read_batches, read_items, report_from_columns)
 
@@ -52,7 +52,8 @@ def run_problem(rows:list, tok, format:str='auto', chat_template:str=None, respo
     the = 'the first' if more else 'the'
     readable = [r for r in rows if isinstance(r, dict)]
     seen = _formats(readable)
-    return (_format_problem(readable, seen, format, the) or _template_problem(readable, seen, tok, format, chat_template)
+    return (_format_problem(readable, seen, format, the)
+            or _template_problem(readable, seen, tok, format, chat_template)
             or _response_problem(readable, format, response_template, the))
 
 def _format_problem(readable:list, seen:Counter, format:str, the:str)->str:

@@ -308,9 +308,9 @@ def tokenlens_audit(
         try: rows = read_rows(source, limit=limit)
         except InputError as e: return _fail(str(e))
         return _compare_cli(tok, rows, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)
-    kw.update(max_length=max_length or _model_limit(tok), num_proc=num_proc, limit=limit, progress=not quiet, select=select,
-              ignore=ignore or (), fail_on=fail_on, fields=fields or None, engine=engine, address=address,
-              keep=max(top, KEEP))
+    kw.update(max_length=max_length or _model_limit(tok), num_proc=num_proc, limit=limit, progress=not quiet,
+              select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, engine=engine,
+              address=address, keep=max(top, KEEP))
     with _engine_run(engine): return _audited(tok, source, file, output, report, top, kw)
 
 @contextlib.contextmanager
