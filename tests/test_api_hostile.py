@@ -34,8 +34,8 @@ def test_token_viewer_on_a_clean_audit_report(smol):
         TokenViewer(clean)
 
 def test_token_viewer_refuses_an_audit_row(report):
-    "A row result (a dict) is not something the viewer can draw: a TypeError saying what it takes."
-    with pytest.raises(TypeError, match=re.escape('TokenViewer cannot show item 0 (of type dict): it takes a result')):
+    "A row result (a `RowResult`) is not something the viewer can draw: a TypeError saying what it takes."
+    with pytest.raises(TypeError, match=re.escape('TokenViewer cannot show item 0 (of type RowResult): it takes a result')):
         TokenViewer(report.results)
 
 def test_viz_does_not_load_audit():
@@ -50,7 +50,7 @@ def test_audit_takes_datasets_as_a_trainer_gets_them():
     tok = load_tokenizer('smollm2')
     ds = Dataset.from_list([{'prompt': 'Capital of France?\n', 'completion': 'Paris.'}] * 3)
     for fmt in ('numpy', 'arrow', 'pandas'):
-        assert [r['findings'] for r in audit(ds.with_format(fmt), tok).results] == [[]] * 3, fmt
+        assert [r.findings for r in audit(ds.with_format(fmt), tok).results] == [[]] * 3, fmt
     dd = DatasetDict(train=ds, test=ds.select([0]))
     assert (len(audit(dd, tok)), len(audit(dd, tok, split='test'))) == (3, 1)
     with pytest.raises(Exception, match='validation'): audit(dd, tok, split='validation')

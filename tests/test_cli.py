@@ -37,7 +37,7 @@ def test_clean_file_exits_0_and_bad_rows_exit_1(tmp_path):
     (['--format', 'yaml'], "unknown --format 'yaml'"),
     (['--model', 'no/such-model'], "cannot load tokenizer 'no/such-model'"),
     (['--max-length', 'many'], "argument --max-length: invalid int value: 'many'"),
-    (['--num-proc', '0'], '--num-proc, --limit and --max-length must be positive'),
+    (['--num-proc', '0'], '--num-proc must be at least 1, got 0'),
 ])
 def test_usage_and_input_errors_exit_2(args, message):
     r = run('audit', *args, '--quiet')
@@ -165,11 +165,11 @@ def test_machine_readable_output():
 
 def test_worker_pool_without_fork(monkeypatch):
     "Where there is no fork (Windows; macOS by default), the pool spawns its workers, and the results are the same."
-    import tokenlens.audit as A
+    import tokenlens.audit as A, tokenlens.engines as E
     from tokenlens.models import load_tokenizer
     tok = load_tokenizer('smollm2')
     one = A.audit(A.DEMO, tok, max_length=256)
-    monkeypatch.setattr(A.multiprocessing, 'get_all_start_methods', lambda: ['spawn'])
+    monkeypatch.setattr(E.multiprocessing, 'get_all_start_methods', lambda: ['spawn'])
     two = A.audit(A.DEMO, tok, max_length=256, num_proc=2, chunk_size=5)
     assert one.results == two.results
 

@@ -181,9 +181,9 @@ def test_audit_report(page_of, smol):
     _safe(page_of('audit_repr', rep._repr_html_()))
 
 def test_audit_report_options(page_of, smol):
-    from tokenlens.audit import AuditReport, Finding
+    from tokenlens.audit import AuditReport, Finding, RowResult
     rows = _payload_rows()
-    results = [dict(index=k, format=P, tokens=0, trained=0, findings=[Finding('bad_row', P)]) for k in range(len(rows.rows))]
+    results = [RowResult(k, P, 0, 0, [Finding('bad_row', P)]) for k in range(len(rows.rows))]
     rep = AuditReport(rows.name, smol, {'max_length': P}).add(results, rows)
     r = page_of('audit_options', rep.to_html())
     _safe(r)

@@ -89,11 +89,11 @@ def test_the_audit_reports_a_guess_only_when_it_is_a_problem():
     unclear = {'text': 'Summarise.\n### Response: see below\n### Assistant: A summary.'}   # no format opens the text
     unanswered = {'text': CHATML.split('<|im_start|>assistant')[0]}       # ChatML, its question quoting another format
     res = check_rows(smol(), [{'text': CHATML}, unclear, unanswered], response_template=None)
-    assert [[f.kind for f in r['findings']][:1] for r in res] == [[], ['template'], ['template']], res
-    assert "nothing tells '### Response:' from '### Assistant:'" in res[1]['findings'][0].message
-    assert "the text is in the format of '<|im_start|>assistant'" in res[2]['findings'][0].message
+    assert [[f.kind for f in r.findings][:1] for r in res] == [[], ['template'], ['template']], res
+    assert "nothing tells '### Response:' from '### Assistant:'" in res[1].findings[0].message
+    assert "the text is in the format of '<|im_start|>assistant'" in res[2].findings[0].message
     res = check_rows(smol(), [unclear], response_template='### Assistant:')   # a template given is no guess
-    assert res[0]['findings'] == [] and res[0]['trained'] == ntokens(' A summary.')
+    assert res[0].findings == [] and res[0].trained == ntokens(' A summary.')
 
 # 3. the field map, all at once
 def test_a_column_may_take_the_name_of_another_renamed(tmp_path, capsys):

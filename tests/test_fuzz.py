@@ -63,5 +63,5 @@ def test_batched_masking_equals_per_row(rows, name):
 def test_audit_checks_never_raise(rows, name):
     "Every row gets a result: findings, or none; never an exception."
     res = check_rows(TOKS[name], rows, max_length=64)
-    assert [r['index'] for r in res] == list(range(len(rows)))
-    for r in res: assert all(isinstance(f.kind, str) and isinstance(f.message, str) for f in r['findings'])
+    assert [r.index for r in res] == list(range(len(rows)))
+    for r in res: assert all(isinstance(f.kind, str) and isinstance(f.message, str) for f in r.findings)

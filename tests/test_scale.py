@@ -82,7 +82,7 @@ def test_keep_bounds_the_report(big, smol):
         kept = audit(big, smol, max_length=64, keep=3, chunk_size=chunk)
         assert (kept.counts, len(kept), kept.exit_code, kept.summary_record()) == (full.counts, len(full), full.exit_code, full.summary_record())
         assert len(kept.results) <= 3 * len(KINDS) + 3 and len(kept.rows.rows) == len(kept.results)
-        assert [r['index'] for r in kept.worst(3)] == [r['index'] for r in full.worst(3)]
+        assert [r.index for r in kept.worst(3)] == [r.index for r in full.worst(3)]
         assert all(kept.rows_with(k)[:3] == full.rows_with(k)[:3] and set(kept.rows_with(k)) <= set(full.rows_with(k)) for k in KINDS)
     page = kept.to_html()
     assert 'more: <code>--output json</code> lists every row' in page and kept.example(kept.rows_with('straddle')[0])
@@ -126,6 +126,6 @@ def test_ray_gets_the_rows_as_they_are(smol):
             {'prompt': 'Capital of Spain?\n', 'completion': b'Madrid.'},                     # a Parquet binary column
             {'\x00tokenlens bad row': 'not a marker', 'prompt': 'Hi\n', 'completion': 'Hello.'}]
     local, ray = audit(rows, smol), audit(rows, smol, engine='ray', num_proc=2)
-    kinds = lambda rep: [[f.kind for f in r['findings']] for r in rep.results]
+    kinds = lambda rep: [[f.kind for f in r.findings] for r in rep.results]
     assert kinds(local) == kinds(ray) and kinds(local)[1] == ['bad_row'] and kinds(local)[2] == [], (kinds(local), kinds(ray))
-    assert [r['findings'] for r in local.results] == [r['findings'] for r in ray.results]
+    assert [r.findings for r in local.results] == [r.findings for r in ray.results]

@@ -5,21 +5,23 @@
 # %% ../nbs/07_cli.ipynb #307e0f39
 from __future__ import annotations
 import importlib.util, os
-if importlib.util.find_spec('torch') is None:   # the command needs no torch: transformers' advice that it is missing is noise here
+if importlib.util.find_spec('torch') is None:   # no torch needed: transformers' advice that it is missing is noise
     os.environ.setdefault('TRANSFORMERS_NO_ADVISORY_WARNINGS', '1')
 import argparse, contextlib, html, inspect, json, signal, sys, threading, typing
 from pathlib import Path
 from fastcore.docments import docments
 from .core import spans_table, tokenize
-from .formats import FORMATS, parse_role_map
-from .compare import PipelineRefused, check_sft_config, compare_labels, sft_chat_template, trl_labels
+from .formats import parse_role_map
+from .compare import PipelineRefused, against_trl, check_sft_config, compare_labels, sft_chat_template
 from .sources import InputError, Rows, read_rows, resolve, safe_name, shown_name
-from .audit import (DEMO, DEMO_MAX_LENGTH, KEEP, SEVERITIES, AuditReport, Tally, audit, row_record, sarif_log, sarif_results,
-                             _as_rows, _CSS, _kinds)
+from .checks import DEMO, DEMO_MAX_LENGTH
+from .report import KEEP, AuditReport, Tally, page, row_record, sarif_log, sarif_results
+from .engines import read_items
+from .audit import audit, check_options
 
 # %% auto #0
 __all__ = ['LABEL_OPTIONS', 'COMMANDS', 'OutputError', 'Terminated', 'tokenlens_audit', 'tokenlens_spans', 'cli_parser', 'main',
-           'spans_main']
+           'audit_files_main', 'spans_main']
 
 # %% ../nbs/07_cli.ipynb #540aec1a
 def _fail(msg:str)->int:
@@ -39,7 +41,8 @@ def _check_report(report,          # The `--report` path
     if r.is_symlink():
         try: os.stat(r)   # where the link leads
         except FileNotFoundError:
-            raise InputError(f"--report {report} is a symbolic link to nothing ({os.readlink(r)}); give a file name") from None
+            raise InputError(f"--report {report} is a symbolic link to nothing ({os.readlink(r)}); "
+                             "give a file name") from None
         except OSError: raise InputError(f"--report {report}: a loop of symbolic links") from None
     if r.is_dir(): raise InputError(f"--report {report} is a folder; give a file name, e.g. {r/'audit.html'}")
     if r.exists():
@@ -48,14 +51,16 @@ def _check_report(report,          # The `--report` path
                 if f and os.path.exists(f) and os.path.samefile(f, r):   # the same file, by any name or hard link
                     raise InputError(f"--report {report} is {what} ({f}): writing the report would replace it")
     if not r.parent.resolve().is_dir(): raise InputError(f"--report {report}: the folder {r.parent} does not exist")
-    if not os.access(r.parent.resolve(), os.W_OK): raise InputError(f"--report {report}: the folder {r.parent} is not writable")
+    if not os.access(r.parent.resolve(), os.W_OK):
+        raise InputError(f"--report {report}: the folder {r.parent} is not writable")
 
 def _read_template(chat_template):
     "The template text of `--chat-template`: a file's contents, or the text itself; an `InputError` for a missing file."
     if chat_template is None: return None
     p = Path(chat_template)
     if '{' not in chat_template and len(chat_template) < 4096 and p.is_file(): return p.read_text(encoding='utf-8')
-    if '{' not in chat_template: raise InputError(f"--chat-template {chat_template}: no such file (and not a Jinja template)")
+    if '{' not in chat_template:
+        raise InputError(f"--chat-template {chat_template}: no such file (and not a Jinja template)")
     return chat_template
 
 def _template_error(tok, template:str):
@@ -102,16 +107,19 @@ def _own_stdout():
         _STDOUT = None
 
 class _Findings:
-    "`--output json` and `--output sarif`, written as the rows are checked: memory stays flat however many rows have findings."
+    "`--output json` and `--output sarif`, written as the rows are checked: memory stays flat however many are flagged."
     def __init__(self, output:str, uri:str, report:AuditReport):
         self.output, self.uri, self.n, self.report = output, uri, None, report
     def __call__(self, results:list, rows:Rows):
         self.report.tally += Tally(results)   # what was checked, for a summary of an interrupted run
         if self.output == 'text': return
         if self.n is None: self._start()
-        if self.output == 'json': lines = [json.dumps(row_record(r, w), ensure_ascii=False) for r,w in zip(results, rows.where) if r['findings']]
-        else: lines = [json.dumps(x, ensure_ascii=False) for r,w in zip(results, rows.where) for x in sarif_results(r, w, self.uri)]
-        if lines: _out((',\n' if self.n and self.output == 'sarif' else '') + (',\n' if self.output == 'sarif' else '\n').join(lines))
+        pairs = zip(results, rows.where)
+        if self.output == 'json':
+            lines = [json.dumps(row_record(r, w), ensure_ascii=False) for r,w in pairs if r.findings]
+        else: lines = [json.dumps(x, ensure_ascii=False) for r,w in pairs for x in sarif_results(r, w, self.uri)]
+        sep = ',\n' if self.output == 'sarif' else '\n'
+        if lines: _out((sep if self.n and self.output == 'sarif' else '') + sep.join(lines))
         self.n += len(lines)
     def _start(self):
         self.n = 0
@@ -129,7 +137,8 @@ class _Findings:
         if self.output == 'text': return
         if self.n is None: self._start()
         if self.output == 'json':
-            _out(json.dumps({**self.report.summary_record(), 'exit_code': status, 'incomplete': why}, ensure_ascii=False))
+            ended = {**self.report.summary_record(), 'exit_code': status, 'incomplete': why}
+            _out(json.dumps(ended, ensure_ascii=False))
             return
         run = dict(executionSuccessful=False, exitCode=status,
                    toolExecutionNotifications=[dict(level='error', message=dict(text=f"incomplete: {why}"))])
@@ -144,8 +153,9 @@ def _stop(signum, frame):
     "SIGTERM or Ctrl-C: stop the run (`_out` holds them back until its lines are written, so the output stays whole)."
     _raise(signum)
 
-LABEL_OPTIONS = ('completion_only_loss', 'assistant_only_loss', 'max_length', 'truncation_mode', 'padding_free', 'dataset_text_field',
-                 'chat_template_path', 'eos_token', 'pad_token', 'dataset_kwargs', 'packing', 'packing_strategy')
+LABEL_OPTIONS = ('completion_only_loss', 'assistant_only_loss', 'max_length', 'truncation_mode', 'padding_free',
+                 'dataset_text_field', 'chat_template_path', 'eos_token', 'pad_token', 'dataset_kwargs', 'packing',
+                 'packing_strategy')
 
 def _read_sft_config(path)->dict:
     "The `SFTConfig` options of a TRL config file (YAML or JSON) that decide labels; an `InputError` for unknown keys."
@@ -154,21 +164,27 @@ def _read_sft_config(path)->dict:
     if not p.is_file(): raise InputError(f"--trl-config {path}: no such file")
     try:
         import yaml
-        cfg = json.loads(p.read_text(encoding='utf-8')) if p.suffix == '.json' else yaml.safe_load(p.read_text(encoding='utf-8'))
-    except Exception as e: raise InputError(f"--trl-config {path}: not valid {'JSON' if p.suffix == '.json' else 'YAML'} ({type(e).__name__}: {e})") from None
+        text = p.read_text(encoding='utf-8')
+        cfg = json.loads(text) if p.suffix == '.json' else yaml.safe_load(text)
+    except Exception as e:
+        what = 'JSON' if p.suffix == '.json' else 'YAML'
+        raise InputError(f"--trl-config {path}: not valid {what} ({type(e).__name__}: {e})") from None
     if not isinstance(cfg, dict): raise InputError(f"--trl-config {path}: expected a mapping of SFTConfig options")
     try:
         import trl
-        known = set(trl.SFTConfig.__dataclass_fields__) | set(trl.ScriptArguments.__dataclass_fields__) | set(trl.ModelConfig.__dataclass_fields__)
+        known = {f for c in (trl.SFTConfig, trl.ScriptArguments, trl.ModelConfig) for f in c.__dataclass_fields__}
     except ImportError: raise InputError('--against trl needs `pip install "tokenlens-kit[train]"`') from None
-    if bad := sorted(set(cfg) - known): raise InputError(f"--trl-config {path}: {bad[0]!r} is not an option of TRL's SFTConfig, ScriptArguments or ModelConfig")
-    return {k: v for k,v in cfg.items() if k in LABEL_OPTIONS}   # the rest (learning rate, model, ...) does not change labels
+    if bad := sorted(set(cfg) - known):
+        raise InputError(f"--trl-config {path}: {bad[0]!r} is not an option of TRL's SFTConfig, ScriptArguments "
+                         "or ModelConfig")
+    return {k: v for k,v in cfg.items() if k in LABEL_OPTIONS}   # the rest (learning rate, model, ...) leaves labels be
 
 def _align(rows:Rows, labelled:Rows, id_column:str=None)->list:
     "The pipeline row for each dataset row: by order, or by `id_column`; a `ValueError` saying how they do not line up."
     if id_column is None:
         if len(rows.rows) != len(labelled.rows):
-            raise ValueError(f"the dataset has {len(rows.rows)} rows and --labels has {len(labelled.rows)}: they must line up by order, or pass --id-column")
+            raise ValueError(f"the dataset has {len(rows.rows)} rows and --labels has {len(labelled.rows)}: "
+                             "they must line up by order, or pass --id-column")
         return list(labelled.rows)
     by_id = {}
     for r,w in zip(labelled.rows, labelled.where):
@@ -179,47 +195,69 @@ def _align(rows:Rows, labelled:Rows, id_column:str=None)->list:
         raise ValueError(f"the dataset's {missing}: no {id_column!r} column to line it up with --labels")
     return [by_id.get(r[id_column]) if isinstance(r, dict) else None for r in rows.rows]
 
-def _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)->int:
+def _pipeline_report(tok, items:Rows, cfg:dict, labels:str, id_column:str, fail_on:str, kw:dict):
+    "`(name, LabelReport)`: the labels of `--labels FILE`, or of TRL's own preparation, compared with the truth."
+    if not labels: return 'TRL', against_trl(tok, items, cfg, fail_on=fail_on, **kw)
+    try: aligned = _align(items, read_rows(labels), id_column)
+    except InputError as e: raise InputError(f"--labels {e}") from None
+    return Path(labels).name, compare_labels(tok, items.rows, aligned, pipeline=Path(labels).name, where=items.where,
+                                             fail_on=fail_on, **kw)
+
+def _compare_cli(tok, rows, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)->int:
     "`tokenlens audit --against trl` / `--labels FILE`: the label comparison, printed, and its exit status."
     try:
         cfg = check_sft_config(_read_sft_config(trl_config))
-        if kw.get('chat_template') is None: kw['chat_template'] = sft_chat_template(cfg)   # the template TRL trains with
+        if kw.get('chat_template') is None: kw['chat_template'] = sft_chat_template(cfg)   # the one TRL trains with
     except InputError as e: return _fail(str(e))
     except ValueError as e: return _fail(f"--trl-config {trl_config}: {e}")
     if cfg.get('dataset_text_field') and not fields.get('text'): fields = {**fields, 'text': cfg['dataset_text_field']}
-    if cfg.get('dataset_text_field'): cfg['dataset_text_field'] = 'text'   # TRL gets the rows with their columns renamed
-    try: items = _as_rows(rows, None, fields or None)
-    except ValueError as e: return _fail(str(e))
+    if cfg.get('dataset_text_field'): cfg['dataset_text_field'] = 'text'   # TRL gets the rows with columns renamed
     try:
-        if labels:
-            try: aligned = _align(items, read_rows(labels), id_column)
-            except InputError as e: return _fail(f"--labels {e}")
-            name = Path(labels).name
-        else:
-            ok = [k for k,r in enumerate(items.rows) if isinstance(r, dict)]
-            got = trl_labels(tok, [items.rows[k] for k in ok], cfg, [items.where[k] for k in ok])
-            aligned = [None] * len(items.rows)
-            for k,g in zip(ok, got): aligned[k] = g
-            aligned, name = type(got)(aligned, got.notes), 'TRL'
-        res = compare_labels(tok, items.rows, aligned, pipeline=name, where=items.where, fail_on=fail_on, **kw)
-    except (PipelineRefused, ImportError) as e: return _fail(str(e))
+        name, res = _pipeline_report(tok, read_items(rows, None, fields or None), cfg, labels, id_column, fail_on, kw)
+    except (InputError, PipelineRefused, ImportError) as e: return _fail(str(e))
     except (KeyError, TypeError, ValueError) as e: return _fail(e.args[0] if e.args else type(e).__name__)
-    if output == 'json': _out('\n'.join(json.dumps(r, ensure_ascii=False) for r in res.records()))
-    else: _out(res.summary(top))
+    _out('\n'.join(json.dumps(r, ensure_ascii=False) for r in res.records()) if output == 'json' else res.summary(top))
     if report:
-        Path(report).write_text(f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>tokenlens: {html.escape(name)} labels</title>"
-                                f"<style>{_CSS}</style></head><body>{res._repr_html_(3)}</body></html>", encoding='utf-8')
+        Path(report).write_text(page(f"tokenlens: {html.escape(name)} labels", res._repr_html_(3)), encoding='utf-8')
         _out(f"report: {report}")
     return res.exit_code
 
+def _flag(name:str)->str: return '--' + name.replace('_', '-')
+
+def _check_command(top:int, output:str, against:str, labels:str, trl_config:str):
+    "A `ValueError` for options of the command itself that do not go together (the audit's own are `check_options`')."
+    if top < 0: raise ValueError(f"--top must be 0 or more (how many of the worst rows to list), not {top}")
+    if output not in ('text', 'json', 'sarif'):
+        raise ValueError(f"--output must be text, json or sarif, not {output!r}")
+    if against not in (None, 'trl'):
+        raise ValueError(f"--against {against}: only trl is run here; for another pipeline, save its tokenized dataset "
+                         "and pass --labels")
+    if against and labels: raise ValueError("--against and --labels are two ways to get a pipeline's labels: pass one")
+    if (against or labels) and output == 'sarif':
+        raise ValueError("--output sarif is for the audit; a label comparison writes text or json")
+    if trl_config and not against: raise ValueError("--trl-config goes with --against trl")
+
+def _role_map(role_map:str)->dict:
+    "`--role-map` read (`human=user,bot=assistant`), or None."
+    try: return parse_role_map(role_map) if role_map is not None else None
+    except ValueError as e: raise ValueError(f"--role-map {role_map!r}: {e}") from None
+
+def _tokenizer(model:str, template:str):
+    "The tokenizer `--model` names, checked to compile `--chat-template`; a `ValueError` that says why not."
+    from tokenlens.models import load_tokenizer
+    try: tok = load_tokenizer(model)
+    except Exception as e: raise ValueError(f"cannot load tokenizer {model!r}: {e}") from None
+    if template is not None and (why := _template_error(tok, template)): raise ValueError(f"--chat-template {why}")
+    return tok
+
 def tokenlens_audit(
-    file:str=None,                  # A file, glob, folder, fsspec URL (s3://, hf://, ...) or Hub dataset id (default: the bundled demo)
+    file:str=None,                  # A file, glob, folder, fsspec URL (s3://, hf://) or Hub id (default: the demo)
     model:str='smollm2',            # Tokenizer: smollm2, mistral, gemma3 (embedded), a hub id or a local path
     format:str='auto',              # auto, messages, sharegpt, alpaca, prompt_completion, input_output or text
     response_template:str=None,     # What starts a response in `text` rows (default: try the common ones)
     instruction_template:str=None,  # What starts the next prompt in multi-turn `text` rows
-    max_length:int=None,            # Report rows longer than this many tokens (default: the tokenizer's limit, if it has one)
-    chat_template:str=None,         # A Jinja chat template file (or the template text) to use instead of the tokenizer's
+    max_length:int=None,            # Report rows longer than this many tokens (default: the tokenizer's limit, if any)
+    chat_template:str=None,         # A Jinja chat template file (or its text) to use instead of the tokenizer's
     report:str=None,                # Write a self-contained HTML report to this path
     num_proc:int=1,                 # Worker processes
     limit:int=None,                 # Audit only the first N rows
@@ -228,77 +266,75 @@ def tokenlens_audit(
     select:str=None,                # Report only these kinds of finding (comma-separated)
     ignore:str=None,                # Do not report these kinds of finding (comma-separated)
     fail_on:str='error',            # Exit 1 for findings of this severity or worse: error, warning or info
-    output:str='text',              # text (the summary), json (JSON Lines: a line per row with findings, then a summary) or sarif
+    output:str='text',              # text (the summary), json (JSON Lines: flagged rows, then a summary) or sarif
     split:str=None,                 # The split to audit (default: train, or the only split)
     config:str=None,                # The dataset configuration (`name` in datasets.load_dataset)
     revision:str=None,              # A Hub branch, tag or commit
     data_files:str=None,            # Files of the dataset to read (a path or glob), as datasets.load_dataset takes them
-    messages_field:str=None,        # The column holding the conversation (default: messages, or conversations for ShareGPT)
+    messages_field:str=None,        # The column holding the conversation (default: messages; ShareGPT: conversations)
     prompt_field:str=None,          # The column holding the prompt (default: prompt)
     completion_field:str=None,      # The column holding the completion (default: completion)
     text_field:str=None,            # The column holding whole texts (default: text; TRL's dataset_text_field)
     role_field:str=None,            # The key of a message's role (default: role)
     content_field:str=None,         # The key of a message's text (default: content)
     role_map:str=None,              # Roles to rename, e.g. human=user,bot=assistant
-    against:str=None,               # Instead of auditing, compare a trainer's labels with the truth: trl (runs TRL's dataset preparation)
-    trl_config:str=None,            # A YAML or JSON file of SFTConfig options for --against trl (e.g. assistant_only_loss: true)
-    labels:str=None,                # Instead of auditing, compare this pre-tokenized dataset's labels (input_ids with labels or masks) with the truth
+    against:str=None,               # Instead of auditing, compare a trainer's labels with the truth: trl (runs TRL)
+    trl_config:str=None,            # A YAML or JSON file of SFTConfig options for --against trl
+    labels:str=None,                # Instead of auditing, compare the labels of this tokenized dataset with the truth
     id_column:str=None,             # Align --labels rows with the dataset's by this column (default: by order)
     engine:str='local',             # local (this machine, --num-proc processes) or ray (Ray Data, --num-proc workers)
     address:str=None,               # The Ray cluster for --engine ray (default: start a local one)
 )->int:
-    "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings (at --fail-on), 2 the run cannot proceed."
-    from tokenlens.models import load_tokenizer
-    if format not in FORMATS: return _fail(f"unknown --format {format!r}; expected one of {', '.join(FORMATS)}")
-    if num_proc < 1 or (limit is not None and limit < 1) or (max_length is not None and max_length < 1):
-        return _fail("--num-proc, --limit and --max-length must be positive")
-    if top < 0: return _fail(f"--top must be 0 or more (how many of the worst rows to list), not {top}")
-    if fail_on not in SEVERITIES: return _fail(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
-    if output not in ('text', 'json', 'sarif'): return _fail(f"--output must be text, json or sarif, not {output!r}")
-    if against not in (None, 'trl'): return _fail(f"--against {against}: only trl is run here; for another pipeline, save its tokenized dataset and pass --labels")
-    if against and labels: return _fail("--against and --labels are two ways to get a pipeline's labels: pass one")
-    if (against or labels) and output == 'sarif': return _fail("--output sarif is for the audit; a label comparison writes text or json")
-    if trl_config and not against: return _fail("--trl-config goes with --against trl")
-    if engine not in ('local', 'ray'): return _fail(f"--engine must be local or ray, not {engine!r}")
-    try:
-        for name,kinds in (('select', select), ('ignore', ignore)):
-            if kinds: _kinds(kinds, name)
-    except ValueError as e: return _fail(f"--{e}")
-    fields = {k: v for k,v in dict(messages=messages_field, prompt=prompt_field, completion=completion_field, text=text_field,
-                                   role=role_field, content=content_field).items() if v}
-    try: roles = parse_role_map(role_map) if role_map is not None else None
-    except ValueError as e: return _fail(f"--role-map {role_map!r}: {e}")
-    if file is None: file, max_length = DEMO, max_length or DEMO_MAX_LENGTH
+    "Audit a fine-tuning dataset for tokenization bugs. Exit status: 0 clean, 1 findings (at --fail-on), 2 cannot run."
+    fields = dict(messages=messages_field, prompt=prompt_field, completion=completion_field, text=text_field,
+                  role=role_field, content=content_field)
+    fields = {k: v for k,v in fields.items() if v}
     try:                                  # everything about the run is checked before a row is read
+        check_options(format, max_length, num_proc, limit, select=select, ignore=ignore, fail_on=fail_on, engine=engine,
+                      flag=_flag)
+        _check_command(top, output, against, labels, trl_config)
+        roles = _role_map(role_map)
+        if file is None: file, max_length = DEMO, max_length or DEMO_MAX_LENGTH
         source = resolve(file, split, config, revision, data_files)
         if report:
-            _check_report(report, {'the dataset': source.files or [file], '--labels': [labels] if labels else (),
-                                   '--chat-template': [chat_template] if chat_template else (),
-                                   '--trl-config': [trl_config] if trl_config else ()})
+            named = {'--labels': labels, '--chat-template': chat_template, '--trl-config': trl_config}
+            _check_report(report, {'the dataset': source.files or [file], **{k: [v] for k,v in named.items() if v}})
         template = _read_template(chat_template)
-    except InputError as e: return _fail(str(e))
-    try: tok = load_tokenizer(model)
-    except Exception as e: return _fail(f"cannot load tokenizer {model!r}: {e}")
-    if template is not None and (why := _template_error(tok, template)): return _fail(f"--chat-template {why}")
+        tok = _tokenizer(model, template)
+    except (InputError, ValueError) as e: return _fail(str(e))
+    kw = dict(format=format, response_template=response_template, instruction_template=instruction_template,
+              chat_template=template, **({'role_map': roles} if roles else {}))
     if against or labels:
         try: rows = read_rows(source, limit=limit)
         except InputError as e: return _fail(str(e))
-        kw = dict(format=format, response_template=response_template, instruction_template=instruction_template, chat_template=template,
-                  **({'role_map': roles} if roles else {}))
-        return _compare_cli(tok, rows, against, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)
-    if max_length is None and 0 < (getattr(tok, 'model_max_length', None) or 0) < 10**7: max_length = tok.model_max_length
-    kw = dict(progress=not quiet, select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, role_map=roles,
-              engine=engine, address=address, keep=max(top, KEEP))
-    with _own_stdout() if engine == 'ray' else contextlib.nullcontext():
-        try: return _audited(tok, source, file, output, report, top, (format, response_template, instruction_template, template,
-                                                                   max_length, num_proc, limit), kw)
-        finally:
-            if engine == 'ray' and 'ray' in sys.modules and sys.modules['ray'].is_initialized(): sys.modules['ray'].shutdown()
+        return _compare_cli(tok, rows, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)
+    kw.update(max_length=max_length or _model_limit(tok), num_proc=num_proc, limit=limit, progress=not quiet,
+              select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, engine=engine,
+              address=address, keep=max(top, KEEP))
+    with _engine_run(engine): return _audited(tok, source, file, output, report, top, kw)
 
-def _audited(tok, source, file, output, report, top, args:tuple, kw:dict)->int:
-    "Run the audit with `args` and `kw`, write its output as the rows are checked, and return the exit status."
-    out = _Findings(output, safe_name(file), AuditReport(shown_name(source), tok, dict(max_length=args[4], fail_on=kw['fail_on'])))
-    try: res = audit(source, tok, *args, each=out, **kw)
+@contextlib.contextmanager
+def _engine_run(engine:str):
+    "For engine='ray': standard output kept for tokenlens alone (`_own_stdout`), and Ray shut down after the run."
+    if engine != 'ray':
+        yield
+        return
+    with _own_stdout():
+        try: yield
+        finally:
+            ray = sys.modules.get('ray')
+            if ray is not None and ray.is_initialized(): ray.shutdown()
+
+def _model_limit(tok)->int:
+    "The tokenizer's own limit on tokens, when it has a real one (not transformers' placeholder), else None."
+    n = getattr(tok, 'model_max_length', None) or 0
+    return n if 0 < n < 10**7 else None
+
+def _audited(tok, source, file, output, report, top, kw:dict)->int:
+    "Run the audit with `kw`, write its output as the rows are checked, and return the exit status."
+    out = _Findings(output, safe_name(file), AuditReport(shown_name(source), tok, dict(max_length=kw['max_length'],
+                                                                                       fail_on=kw['fail_on'])))
+    try: res = audit(source, tok, each=out, **kw)
     except (ValueError, ImportError, InputError) as e: return _fail(str(e))   # a problem of the whole run
     except KeyboardInterrupt:
         out.stop(130, 'interrupted (Ctrl-C)')
@@ -329,7 +365,7 @@ def tokenlens_spans(
 )->int:
     "Print which characters each token of a text covers."
     from tokenlens.models import load_tokenizer
-    if bad := _not_utf8(text):   # an argument the shell passed as bytes that are not UTF-8 (Python keeps them as surrogates)
+    if bad := _not_utf8(text):   # bytes the shell passed that are not UTF-8 (Python keeps them as surrogates)
         print(f"tokenlens spans: error: the text is not valid UTF-8 ({bad})", file=sys.stderr)
         return 2
     try: tok = load_tokenizer(model)
@@ -344,6 +380,7 @@ COMMANDS = {'audit': (tokenlens_audit, 'file'), 'spans': (tokenlens_spans, 'text
 def cli_parser(func,           # The command's function
                prog:str,       # Program name shown in usage
                positional=(),  # Parameters taken as positional arguments (optional when they have a default)
+               many:bool=False,# The positional arguments take any number of values (a list)
               )->argparse.ArgumentParser:
     "An argparse parser for `func` from its signature, type hints and docments."
     p = argparse.ArgumentParser(prog=prog, description=func.__doc__)
@@ -352,7 +389,7 @@ def cli_parser(func,           # The command's function
         required = prm.default is inspect.Parameter.empty
         typ, default, help = hints.get(name, str), None if required else prm.default, docs.get(name) or ''
         if name in positional:
-            p.add_argument(name, nargs=None if required else '?', type=typ, default=default, help=help)
+            p.add_argument(name, nargs='*' if many else None if required else '?', type=typ, default=default, help=help)
             continue
         kw = dict(action='store_true') if typ is bool else dict(type=typ, metavar=name.upper())
         p.add_argument('--' + name.replace('_', '-'), dest=name, default=default, **kw,
@@ -389,6 +426,13 @@ def main(argv:list=None)->int:
         print(f"tokenlens {argv[0]}: internal error: {type(e).__name__}: {e}\n"
               "This is a bug in tokenlens; please report it with the command you ran.", file=sys.stderr)
         return 3
+
+def audit_files_main(argv:list=None)->int:
+    "The `tokenlens-audit-files` console script (a pre-commit hook): `tokenlens audit` on each file; the worst status."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    files = cli_parser(tokenlens_audit, 'tokenlens-audit-files', ['file'], many=True).parse_args(argv).file or []
+    options = [a for a in argv if a not in set(files)]
+    return max((main(['audit', *options, f]) for f in files), default=0)
 
 def spans_main()->int:
     "The `tokenlens-spans` console script, the same as `tokenlens spans`."

@@ -15,7 +15,7 @@ from .formats import check_messages, detect_format, plan_row, render_chat, to_me
 from .models import gguf_metadata
 from .render import legend_html, render
 from .sources import InputError
-from .compare import Finding
+from .findings import Finding
 
 # %% auto #0
 __all__ = ['SERVER_CAUSES', 'SERVER_KIND_DOCS', 'SERVER_SEVERITY', 'SERVER_ADVICE', 'text_difference', 'compare_prompt',
