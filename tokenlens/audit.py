@@ -12,6 +12,8 @@ from .sources import BadRow, InputError, Rows, stream_rows   # BadRow, Rows: re-
 from .findings import KINDS, LABEL_KINDS, SEVERITIES, Finding, Kind, check_fail_on, exit_code, kind_names
 from .checks import DEMO, DEMO_MAX_LENGTH, CheckOptions, RowResult, check_rows, field_problem, items
 from .report import KEEP, SARIF_LEVEL, AuditReport, Tally, row_record, sarif_log, sarif_results, uri_reference
+from .servers import ServerClient, connect
+from .serving import server_check
 from .engines import (AUDIT_COLUMNS, AuditBatches, audit_batch, checked, ray_files, ray_read, ray_shipped,
                                read_batches, read_items, report_from_columns)
 
@@ -97,6 +99,12 @@ def _numbered(results_batches, kinds:set, fields:dict):
             out.append(r._replace(findings=found, row=row, side=side))
         yield out, b
 
+def _served(results_batches, tok, client:ServerClient, opts:CheckOptions):
+    "Each `(results, batch)` with the findings of `client`'s server on the batch's rows added (`serving.server_check`)."
+    for results, b in results_batches:
+        served = server_check(tok, client, b.items.rows, **opts.plan_kwargs).results
+        yield [r._replace(findings=r.findings + s['findings']) for r,s in zip(results, served)], b
+
 def _head(pairs, tok, opts:CheckOptions, fields:dict, chunk_size:int)->list:
     "The first `chunk_size` rows (and one more, to know there are more), checked for problems of the whole run."
     first = list(itertools.islice(pairs, chunk_size + 1))
@@ -120,6 +128,8 @@ def _progress(progress:bool, *totals):
     totals = [n for n in totals if n is not None]
     return tqdm(total=min(totals) if totals else None, unit='row', disable=not progress, file=sys.stderr, desc='audit')
 
+_QUIET_OPTIONS = dict(role_map=None, chat_template_kwargs=None, train_reasoning=True)   # shown only when not these
+
 def audit(dataset,                   # A path, URL or Hub id (see `sources`), a list of rows, or a `datasets.Dataset`
           tok,                       # The tokenizer training uses
           format:str='auto',         # One of `FORMATS`
@@ -140,6 +150,9 @@ def audit(dataset,                   # A path, URL or Hub id (see `sources`), a 
           data_files=None,           # `data_files` for `datasets.load_dataset`
           fields:dict=None,          # The dataset's column names: ours -> theirs, for any of `formats.FIELDS`
           role_map:dict=None,        # Roles to rename in conversations, e.g. `{'human': 'user', 'bot': 'assistant'}`
+          chat_template_kwargs:dict=None, # Template variables for training and serving: `{'enable_thinking': False}`
+          train_reasoning:bool=True, # Train reasoning and its tags as the model writes them (False: mask them)
+          server=None,               # A running inference server (its URL or a `servers` client): check its ids too
           engine:str='local',        # 'local' (this machine, `num_proc` processes), 'ray' (Ray, `num_proc` workers)
           address:str=None,          # The Ray cluster to use with engine='ray' (default: a local one)
           keep:int=None,             # Keep the first `keep` rows of each kind and the `keep` worst (default: every row)
@@ -148,8 +161,11 @@ def audit(dataset,                   # A path, URL or Hub id (see `sources`), a 
     "Check every row of `dataset` for masking, drift, boundary and special-token problems."
     ok = check_options(format, max_length, num_proc, limit, chunk_size, keep, select, ignore, fail_on, fields, engine)
     num_proc = ok['num_proc'] if engine == 'ray' else min(ok['num_proc'], os.cpu_count() or 1)
+    if chat_template_kwargs is not None and not isinstance(chat_template_kwargs, dict):
+        raise TypeError(f"chat_template_kwargs must be a dict, not {type(chat_template_kwargs).__name__}")
+    client = connect(server) if isinstance(server, str) else server   # an unreachable server stops the run here
     opts = CheckOptions(format, response_template, instruction_template, chat_template, ok['max_length'],
-                        role_map or None)
+                        role_map or None, chat_template_kwargs or None, bool(train_reasoning))
     src = dict(split=split, config=config, revision=revision, data_files=data_files)
     src = {k: v for k,v in src.items() if v is not None}
     t0 = time.perf_counter()
@@ -157,10 +173,12 @@ def audit(dataset,                   # A path, URL or Hub id (see `sources`), a 
     pairs = itertools.islice(pairs, ok['limit'])
     first = _head(pairs, tok, opts, fields, ok['chunk_size'])
     if not first and source is not None: raise InputError(f"{name}: no rows")
-    shown = {k: v for k,v in opts._asdict().items() if k != 'role_map' or v}
+    shown = {k: v for k,v in opts._asdict().items() if k not in _QUIET_OPTIONS or v != _QUIET_OPTIONS[k]}
+    if client is not None: shown['server'] = f"{client.kind} at {client.url}"
     report = AuditReport(name, tok, dict(shown, num_proc=num_proc, fail_on=fail_on, fields=fields), ok['keep'])
     batches = read_batches(itertools.chain(first, pairs), fields, ok['chunk_size'])
     results = _engine(engine, tok, batches, source, opts, fields, ok['chunk_size'], num_proc, address, ok['limit'])
+    if client is not None: results = _served(results, tok, client, opts)
     bar = _progress(progress, total, ok['limit'])
     try:
         for res, b in _numbered(results, ok['kinds'], fields):

@@ -27,16 +27,19 @@ __all__ = ['CHECKS', 'DEMO', 'DEMO_MAX_LENGTH', 'CheckOptions', 'RowResult', 'En
            'items', 'field_problem']
 
 # %% ../nbs/06a_checks.ipynb #56f35c7b
-_OPTIONS = 'format response_template instruction_template chat_template max_length role_map'
+_OPTIONS = ('format response_template instruction_template chat_template max_length role_map chat_template_kwargs '
+            'train_reasoning')
 
-class CheckOptions(namedtuple('CheckOptions', _OPTIONS, defaults=('auto', None, None, None, None, None))):
+class CheckOptions(namedtuple('CheckOptions', _OPTIONS, defaults=('auto', None, None, None, None, None, None, True))):
     "How rows are checked: their format and templates (as `plan_row` takes them), the token limit, roles to rename."
     @property
     def plan_kwargs(self)->dict:
-        "The options `plan_row` takes."
+        "The options `plan_row` takes (those left at their defaults left out)."
         kw = dict(format=self.format, response_template=self.response_template,
                   instruction_template=self.instruction_template, chat_template=self.chat_template)
-        return {**kw, 'role_map': self.role_map} if self.role_map else kw
+        more = dict(role_map=self.role_map, chat_template_kwargs=self.chat_template_kwargs)
+        kw.update({k: v for k,v in more.items() if v})
+        return kw if self.train_reasoning else {**kw, 'train_reasoning': False}
 
 class RowResult(namedtuple('RowResult', 'index format tokens trained findings row side', defaults=(None, None))):
     "A checked row: index, format, tokens, trained tokens, `Finding`s, and its dataset row and side (from `audit`)."

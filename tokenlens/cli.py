@@ -11,7 +11,8 @@ import argparse, contextlib, html, inspect, json, signal, sys, threading, typing
 from pathlib import Path
 from fastcore.docments import docments
 from .core import spans_table, tokenize
-from .formats import parse_role_map
+from .formats import parse_role_map, parse_template_kwargs
+from .servers import SERVER_KINDS, connect, llama_server
 from .compare import PipelineRefused, against_trl, check_sft_config, compare_labels, sft_chat_template
 from .sources import InputError, Rows, read_rows, resolve, safe_name, shown_name
 from .checks import DEMO, DEMO_MAX_LENGTH
@@ -242,6 +243,27 @@ def _role_map(role_map:str)->dict:
     try: return parse_role_map(role_map) if role_map is not None else None
     except ValueError as e: raise ValueError(f"--role-map {role_map!r}: {e}") from None
 
+def _template_kwargs(template_kwargs:str)->dict:
+    "`--template-kwargs` read (`enable_thinking=false,reasoning_effort=low`), or None."
+    try: return parse_template_kwargs(template_kwargs) if template_kwargs is not None else None
+    except ValueError as e: raise ValueError(f"--template-kwargs {template_kwargs!r}: {e}") from None
+
+def _server(server:str, server_kind:str, gguf:str, n_ctx:int, compared:bool):
+    "`(client, running)`: a client for `--server`, or for llama.cpp serving `--gguf` here; `(None, None)` for neither."
+    if server and gguf: raise ValueError("--server and --gguf are two servers: pass one")
+    if (server or gguf) and compared:
+        raise ValueError("--server and --gguf check the audit's rows; a label comparison (--against, --labels) "
+                         "does not take them")
+    if server_kind != 'auto' and not server: raise ValueError("--server-kind goes with --server")
+    if server_kind not in SERVER_KINDS:
+        raise ValueError(f"--server-kind must be one of {', '.join(SERVER_KINDS)}, not {server_kind!r}")
+    if server: return connect(server, server_kind), None
+    if not gguf: return None, None
+    if not Path(gguf).is_file(): raise InputError(f"--gguf {gguf}: no such file")
+    try: running = llama_server(gguf, n_ctx=max(n_ctx or 0, 2048))
+    except ImportError as e: raise InputError(f"--gguf: {e}") from None
+    return connect(running.listening_address, 'llamacpp'), running
+
 def _tokenizer(model:str, template:str):
     "The tokenizer `--model` names, checked to compile `--chat-template`; a `ValueError` that says why not."
     from tokenlens.models import load_tokenizer
@@ -278,6 +300,11 @@ def tokenlens_audit(
     role_field:str=None,            # The key of a message's role (default: role)
     content_field:str=None,         # The key of a message's text (default: content)
     role_map:str=None,              # Roles to rename, e.g. human=user,bot=assistant
+    template_kwargs:str=None,       # Chat template variables, e.g. enable_thinking=false,reasoning_effort=low
+    mask_reasoning:bool=False,      # Mask reasoning and its tags (default: trained, as the model writes them)
+    server:str=None,                # Also check a running inference server's ids, e.g. http://127.0.0.1:8080
+    server_kind:str='auto',         # The --server's kind: auto, llamacpp, vllm, sglang or tgi
+    gguf:str=None,                  # Also check a GGUF file's ids, served by llama.cpp for the run ([serve] extra)
     against:str=None,               # Instead of auditing, compare a trainer's labels with the truth: trl (runs TRL)
     trl_config:str=None,            # A YAML or JSON file of SFTConfig options for --against trl
     labels:str=None,                # Instead of auditing, compare the labels of this tokenized dataset with the truth
@@ -293,7 +320,7 @@ def tokenlens_audit(
         check_options(format, max_length, num_proc, limit, select=select, ignore=ignore, fail_on=fail_on, engine=engine,
                       flag=_flag)
         _check_command(top, output, against, labels, trl_config)
-        roles = _role_map(role_map)
+        roles, variables = _role_map(role_map), _template_kwargs(template_kwargs)
         if file is None: file, max_length = DEMO, max_length or DEMO_MAX_LENGTH
         source = resolve(file, split, config, revision, data_files)
         if report:
@@ -301,16 +328,19 @@ def tokenlens_audit(
             _check_report(report, {'the dataset': source.files or [file], **{k: [v] for k,v in named.items() if v}})
         template = _read_template(chat_template)
         tok = _tokenizer(model, template)
+        # an unreachable server stops the run here, exit status 2; `running`: a GGUF's server, kept for the run
+        client, running = _server(server, server_kind, gguf, max_length, bool(against or labels))
     except (InputError, ValueError) as e: return _fail(str(e))
+    more = dict(role_map=roles, chat_template_kwargs=variables, train_reasoning=False if mask_reasoning else None)
     kw = dict(format=format, response_template=response_template, instruction_template=instruction_template,
-              chat_template=template, **({'role_map': roles} if roles else {}))
+              chat_template=template, **{k: v for k,v in more.items() if v is not None})
     if against or labels:
         try: rows = read_rows(source, limit=limit)
         except InputError as e: return _fail(str(e))
         return _compare_cli(tok, rows, trl_config, labels, id_column, fields, kw, output, report, fail_on, top)
     kw.update(max_length=max_length or _model_limit(tok), num_proc=num_proc, limit=limit, progress=not quiet,
               select=select, ignore=ignore or (), fail_on=fail_on, fields=fields or None, engine=engine,
-              address=address, keep=max(top, KEEP))
+              address=address, keep=max(top, KEEP), server=client)
     with _engine_run(engine): return _audited(tok, source, file, output, report, top, kw)
 
 @contextlib.contextmanager

@@ -55,6 +55,21 @@ KINDS = {
         "the template writes an earlier assistant turn otherwise once later turns follow: it trains text the model "
         "would not write",
         "train the last turn only (train_messages='last'), or use a template that keeps earlier turns as written"),
+    'server_drift': Kind('warning', 3,
+        "the inference server feeds the model other ids for a prompt than training did",
+        "serve with the template and tokenizer training used, or train on the server's ids"),
+    'server_stop': Kind('error', 5,
+        "the server does not stop at the token training ends replies with, or training never trains its stop token",
+        "train the token the server stops at after each reply, or set the server's stop tokens"),
+    'server_error': Kind('warning', 2,
+        "the server refused or did not answer the row's prompt, so it could not be checked",
+        "check the server's log; the row's prompt may exceed its context"),
+    'gguf_tokens': Kind('warning', 4,
+        "a GGUF's special tokens or vocabulary differ from the training tokenizer's",
+        "convert the GGUF from the tokenizer training used"),
+    'gguf_template': Kind('warning', 3,
+        "a GGUF's chat template is missing or renders other text than training's",
+        "convert the GGUF with training's chat template, or serve with --chat-template"),
 }
 
 # %% ../nbs/06_findings.ipynb #ab9a371b

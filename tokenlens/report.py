@@ -133,8 +133,9 @@ def summary(self:AuditReport, n:int=10)->str:
     o = self.options
     limit = f"max_length {o['max_length']}" if o.get('max_length') else "truncation not checked (no max_length)"
     sides = f" ({self.tally.sides:,} preference sides)" if self.tally.sides else ''
+    served = f" · server {o['server']}" if o.get('server') else ''
     head = (f"tokenlens audit: {self.rows.name} · {_plural(len(self), 'row')}{sides}"
-            f" · tokenizer {_tok_name(self.tok)} · {limit} · {self.seconds:.1f} s")
+            f" · tokenizer {_tok_name(self.tok)}{served} · {limit} · {self.seconds:.1f} s")
     fmts = ', '.join(f"{k} {v}" for k,v in self.formats.most_common())
     share = f"{self.trained/self.tokens:.1%}" if self.tokens else '-'
     lines = [head, f"formats: {fmts}", f"tokens: {self.tokens:,} ({self.trained:,} trained, {share})", '']

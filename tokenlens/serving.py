@@ -18,8 +18,8 @@ from .sources import InputError
 from .findings import Finding
 
 # %% auto #0
-__all__ = ['SERVER_CAUSES', 'SERVER_KIND_DOCS', 'SERVER_SEVERITY', 'SERVER_ADVICE', 'text_difference', 'compare_prompt',
-           'ServerReport', 'server_check', 'GGUFReport', 'gguf_check']
+__all__ = ['SERVER_CAUSES', 'SERVER_FINDINGS', 'text_difference', 'compare_prompt', 'ServerReport', 'server_check', 'GGUFReport',
+           'gguf_check']
 
 # %% ../nbs/05b_serving.ipynb #c027
 SERVER_CAUSES = {
@@ -31,15 +31,8 @@ SERVER_CAUSES = {
     'tokenizer_split': "the same text, split into other tokens by the server's tokenizer",
     'other_vocab': "the server's ids are outside the training tokenizer's vocabulary: it serves another model",
 }
-SERVER_KIND_DOCS = {
-    'server_drift': "the server feeds the model other ids for the prompt than training did",
-    'server_stop': "the server does not stop at the token training ends replies with",
-    'server_error': "the server refused or did not answer the row's prompt, so it could not be checked",
-}
-SERVER_SEVERITY = dict(server_drift='warning', server_stop='error', server_error='warning')
-SERVER_ADVICE = dict(server_drift="serve with the template and tokenizer training used, or train on the server's ids",
-                     server_stop="train the token the server stops at after each reply, or set its stop tokens",
-                     server_error="check the server's log; the row's prompt may exceed its context")
+SERVER_FINDINGS = ('server_drift', 'server_stop', 'server_error')   # their severity, meaning, advice: `findings.KINDS`
+
 
 # %% ../nbs/05b_serving.ipynb #c029
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2},? \d{4}")
@@ -229,7 +222,7 @@ def summary(self:ServerReport, n:int=5)->str:
     lines = [repr(self)]
     causes = Counter(c for r in self.results for c in r['causes'])
     lines += [f"  {c}: {m} rows: {SERVER_CAUSES[c]}" for c,m in causes.most_common()]
-    for kind in SERVER_KIND_DOCS:
+    for kind in SERVER_FINDINGS:
         hits = [(r['index'], f) for r in self.results for f in r['findings'] if f.kind == kind]
         lines += [f"  {kind} row {k}: {f.message}" for k,f in hits[:n]]
     lines += [f"  row {r['index']} not checked: {r['skipped']}" for r in self.skipped[:n]]
