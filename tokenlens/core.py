@@ -433,12 +433,16 @@ def encode_batch(tok, texts:list, add_special_tokens:bool=False)->list:
     return tok(list(texts), add_special_tokens=add_special_tokens)['input_ids']
 
 # %% ../nbs/00_core.ipynb #b7c0b0f3
+def _plain_spec(tok)->dict:
+    "The JSON spec of `tok`'s fast backend when it has no normalizer (one could rewrite any text), else None."
+    backend = getattr(tok, 'backend_tokenizer', None)
+    if backend is None or backend.normalizer is not None: return None
+    return json.loads(backend.to_str())
+
 @per_tokenizer(stale=lambda v, tok: v[1] != len(tok))
 def _restarts_after_newline(tok)->tuple:
     "`(True, size)` when `tok` provably encodes text after a newline and a non-space character on its own (see above)."
-    backend = getattr(tok, 'backend_tokenizer', None)
-    if backend is None or backend.normalizer is not None: return False, len(tok)
-    spec = json.loads(backend.to_str())
+    if (spec := _plain_spec(tok)) is None: return False, len(tok)
     pre = spec.get('pre_tokenizer') or {}
     parts = pre.get('pretokenizers', []) if pre.get('type') == 'Sequence' else [pre]
     gpt2 = [p for p in parts
@@ -491,9 +495,7 @@ _CUT = re.compile(r'(?<=\S) ')   # a space after a non-space character (Python's
 @per_tokenizer(stale=lambda v, tok: v[1] != len(tok))
 def _cuts_at_spaces(tok)->tuple:
     "`(True, size)` when `tok` provably encodes text from a space after a non-space character on its own (see above)."
-    backend = getattr(tok, 'backend_tokenizer', None)
-    if backend is None or backend.normalizer is not None: return False, len(tok)
-    spec = json.loads(backend.to_str())
+    if (spec := _plain_spec(tok)) is None: return False, len(tok)
     model, pre = spec.get('model') or {}, spec.get('pre_tokenizer') or {}
     added = [a for a in spec.get('added_tokens', []) if re.search(r'\s', a.get('content', ''))
              or a.get('lstrip') or a.get('rstrip')]
