@@ -3,7 +3,7 @@ import importlib, importlib.util, sys
 import fastcore
 
 assert importlib.util.find_spec('torch') is None, 'this check is for an install without torch'
-mods = ['core', 'render', 'models', 'formats', 'sources', 'findings', 'drift', 'masking', 'healing', 'viz', 'compare',
+mods = ['core', 'render', 'models', 'chat', 'plan', 'formats', 'files', 'sources', 'findings', 'drift', 'masking', 'healing', 'viz', 'compare',
         'checks', 'report', 'engines', 'audit']
 for m in mods: importlib.import_module(f'tokenlens.{m}')
 import tokenlens

@@ -95,9 +95,9 @@ def test_cli_prints_spans():
 
 # The layers, bottom up (shared/DESIGN.md): a module may import only modules of a lower layer; siblings never import
 # each other. `models` resolves tokenizers for the CLI and the notebooks and is used by no capability.
-LAYERS = {'core': 0, 'render': 1, 'models': 1, 'sources': 1, 'chat': 1, 'findings': 1, 'formats': 2, 'servers': 2,
-          'drift': 3, 'masking': 3, 'healing': 3, 'viz': 4, 'compare': 4, 'serving': 4, 'checks': 5, 'report': 6,
-          'engines': 7, 'audit': 8, 'cli': 9}
+LAYERS = {'core': 0, 'render': 1, 'models': 1, 'files': 1, 'chat': 1, 'findings': 1, 'sources': 2, 'plan': 2, 'formats': 3,
+          'servers': 3, 'drift': 4, 'masking': 4, 'healing': 4, 'viz': 5, 'compare': 5, 'serving': 5, 'checks': 6,
+          'report': 7, 'engines': 8, 'audit': 9, 'cli': 10}
 
 def tokenlens_imports(path:Path)->set:
     "The tokenlens modules `path` imports, at any depth (function-level imports included)."

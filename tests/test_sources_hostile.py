@@ -106,8 +106,8 @@ def test_zst_and_lz4_without_their_packages(tmp_path, capsys, monkeypatch, ext, 
     cut = tmp_path/f"cut.jsonl{ext}"
     cut.write_bytes(p.read_bytes()[:len(p.read_bytes()) // 2])
     assert f"{cut}: its {ext} data ends early, " in one_line_error(capsys, cut)
-    import fsspec.utils, tokenlens.sources as S
-    monkeypatch.setattr(S, '_ARROW', {})                                       # a pyarrow without the codec,
+    import fsspec.utils, tokenlens.files as F
+    monkeypatch.setattr(F, '_ARROW', {})                                       # a pyarrow without the codec,
     monkeypatch.setattr(fsspec.utils, 'infer_compression', lambda name: None)  # and an fsspec without the package
     assert one_line_error(capsys, p).endswith(f"{p}: reading {ext} files needs `pip install {package}`")
 

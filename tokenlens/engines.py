@@ -8,8 +8,8 @@ import collections, concurrent.futures, itertools, json, logging, multiprocessin
 from collections import namedtuple
 from fastcore.basics import store_attr
 from .formats import SIDES
-from .sources import (STDIN, InputError, Rows, Source, Where, file_kind, file_label, stream_rows,
-                               _json_rows, _jsonl_lines, _loads, _parquet_rows)
+from .files import _json_rows, _jsonl_lines, _loads, _parquet_rows
+from .sources import STDIN, InputError, Rows, Source, Where, file_kind, file_label, stream_rows
 from .findings import Finding, error_message
 from .checks import CheckOptions, RowResult, check_rows, field_problem, items
 from .report import AuditReport

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 from .chat import *
+from .plan import *
 
 # %% auto #0
 __all__ = ['FORMATS', 'SHAREGPT_ROLES', 'FIELDS', 'SIDES', 'ALPACA', 'ALPACA_INPUT', 'RESPONSE_TEMPLATES', 'RowPlan',
