@@ -11,7 +11,8 @@ from .core import per_tokenizer
 
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'REASONING', 'Slot', 'Layout', 'check_messages', 'parse_role_map', 'parse_template_kwargs',
-           'Info', 'TurnNote', 'check_chat_template', 'render_chat', 'unused_tag', 'layout_chat']
+           'Info', 'TurnNote', 'check_chat_template', 'apply_template', 'join_text_parts', 'render_chat', 'unused_tag',
+           'slot_name', 'layout_chat']
 
 # %% ../nbs/01a_chat.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -115,7 +116,7 @@ def _wanting(render, messages:list, e:Exception)->str:
         state = 'null' if key in m else 'missing'
         return f"messages[{k}].{key} is {state}, and the chat template needs it: {type(e).__name__}: {e}"
 
-def _apply(tok, messages, chat_template=None, add_generation_prompt=False, **template_kwargs)->str:
+def apply_template(tok, messages, chat_template=None, add_generation_prompt=False, **template_kwargs)->str:
     "`apply_chat_template` as text; a template's own error (a role it refuses, a field it lacks) is a `ValueError`."
     render = lambda msgs: tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=add_generation_prompt,
                                                   chat_template=chat_template, **template_kwargs)
@@ -126,7 +127,7 @@ def _apply(tok, messages, chat_template=None, add_generation_prompt=False, **tem
         if isinstance(e, TypeError): raise
         raise ValueError(f"the chat template cannot render these messages: {type(e).__name__}: {e}") from e
 
-def _flatten(messages:list)->tuple:
+def join_text_parts(messages:list)->tuple:
     "Messages with text-part lists joined into strings (for templates of strings only), and notes on parts left out."
     out, notes = [], []
     for k,m in enumerate(messages):
@@ -148,10 +149,11 @@ def render_chat(tok,                            # The tokenizer
     "The chat template's text for `messages` (by default as a server renders a prompt)."
     messages = check_messages(messages)
     check_chat_template(tok, chat_template)
-    try: return _apply(tok, messages, chat_template, add_generation_prompt, **template_kwargs)
+    try: return apply_template(tok, messages, chat_template, add_generation_prompt, **template_kwargs)
     except (ValueError, TypeError):   # a template that takes string content only: join the text parts, as training does
         if not any(isinstance(m.get('content'), list) for m in messages): raise
-        return _apply(tok, _flatten(messages)[0], chat_template, add_generation_prompt, **template_kwargs)
+        joined = join_text_parts(messages)[0]
+        return apply_template(tok, joined, chat_template, add_generation_prompt, **template_kwargs)
 
 # %% ../nbs/01a_chat.ipynb #a37d71f3
 def unused_tag(texts)->str:
@@ -307,7 +309,8 @@ Layout.__doc__ = ("A rendered conversation: each slot's `(start, end, how)` in `
                   "rendered `tool_calls` and end-of-turn text `eot` as `{message: (start, end)}`, and `notes` on what "
                   "could not be placed.")
 
-def _where(s:Slot)->str:
+def slot_name(s:Slot)->str:
+    "How notes name slot `s`: `messages[1].content`, `messages[0].content[2]`, `messages[3].reasoning_content`."
     if s.field != 'content': return f"messages[{s.msg}].{s.field}"
     return f"messages[{s.msg}]" + (f".content[{s.part}]" if s.part is not None else '.content')
 
@@ -332,10 +335,10 @@ def _locate(R:str, M:str, slots:list, marks:list, order:list, notes:list)->tuple
         last = n == len(order) - 1
         end, how = _place(R, r, slots[i].text, M[m:order[n+1][0]] if not last else M[m:], last)
         if end is None:
-            notes.append(f"{_where(slots[i])} cannot be located unambiguously in the rendered text")
+            notes.append(f"{slot_name(slots[i])} cannot be located unambiguously in the rendered text")
             break
         if how != 'exact':   # trimmed whitespace is information; changed text is worth a look
-            note = f"{_where(slots[i])}: the template {how} it; the text it rendered is what is labelled"
+            note = f"{slot_name(slots[i])}: the template {how} it; the text it rendered is what is labelled"
             notes.append((Info if how == 'trimmed' else str)(note))
         spans[i] = (r, end, how)
         r = end
@@ -350,25 +353,25 @@ def layout_chat(tok,                    # The tokenizer
                 **template_kwargs,      # Passed to `apply_chat_template` (`tools=`, ...)
                )->Layout:
     "Where the chat template writes each string of `messages`, their tool calls and their end-of-turn text."
-    render = lambda msgs: _apply(tok, msgs, chat_template, **template_kwargs)
+    render = lambda msgs: apply_template(tok, msgs, chat_template, **template_kwargs)
     check_chat_template(tok, chat_template)
     notes, flat = [], False
     try: R = render(messages)
     except Exception:
         if not any(isinstance(m.get('content'), list) for m in messages): raise
-        fm, notes = _flatten(messages)       # a template that takes strings only: join each message's text parts
+        fm, notes = join_text_parts(messages)       # a template that takes strings only: join each message's text parts
         R, flat = render(fm), True
         notes.append(Info("the template takes string content only: text parts were joined into one string per message"))
     slots = _slots(messages)
     tag = unused_tag([R] + [s.text for s in slots])
     marks = [f'{tag}x{i}{tag}' for i in range(len(slots))]
     markers = _with_markers(messages, slots, marks)
-    if flat: markers = _flatten(markers)[0]
+    if flat: markers = join_text_parts(markers)[0]
     M = render(markers)
     counts = [M.count(mk) for mk in marks]
     for s,n in zip(slots, counts):
-        if n == 0: notes.append(f"{_where(s)} is not in the rendered text: the template leaves it out")
-        if n > 1: notes.append(f"{_where(s)} is rendered {n} times, so it cannot be located")
+        if n == 0: notes.append(f"{slot_name(s)} is not in the rendered text: the template leaves it out")
+        if n > 1: notes.append(f"{slot_name(s)} is rendered {n} times, so it cannot be located")
     order = sorted((M.index(mk), i) for i,mk in enumerate(marks) if counts[i] == 1)
     spans, pieces = _locate(R, M, slots, marks, order, notes)
     tool, eot = _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, notes, eot_for)

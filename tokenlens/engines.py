@@ -8,7 +8,7 @@ import collections, concurrent.futures, itertools, json, logging, multiprocessin
 from collections import namedtuple
 from fastcore.basics import store_attr
 from .formats import SIDES
-from .files import _json_rows, _jsonl_lines, _loads, _parquet_rows
+from .files import json_rows, jsonl_lines, parse_line, parquet_rows
 from .sources import STDIN, InputError, Rows, Source, Where, file_kind, file_label, stream_rows
 from .findings import Finding, error_message
 from .checks import CheckOptions, RowResult, check_rows, field_problem, items
@@ -195,7 +195,7 @@ class _RayCheck:
     def __call__(self, batch)->dict:
         b = batch.to_pydict()
         where = [Where(*json.loads(s)) for s in b['audit_where']]
-        rows = [_loads(d, w.line) if raw else _unpack(d) for d,raw,w in zip(b['audit_data'], b['audit_raw'], where)]
+        rows = [parse_line(d, w.line) if raw else _unpack(d) for d,raw,w in zip(b['audit_data'], b['audit_raw'], where)]
         got = items(rows, where, self.fields)
         res = check_rows(self.tok, got.rows, options=self.options)
         cols = _columns([0] * len(res), res)
@@ -247,7 +247,7 @@ def _datasource(source:Source, paths:list, named:dict):
     "A Ray datasource that reads `paths` with tokenlens's readers: the same rows, bad rows and lines as here."
     from ray.data.datasource import FileBasedDatasource
     import pyarrow as pa
-    readers = {'json': _json_rows, 'parquet': _parquet_rows}
+    readers = {'json': json_rows, 'parquet': parquet_rows}
 
     class TokenlensFiles(FileBasedDatasource):
         def _open_input_source(self, filesystem, path, **open_args):   # Parquet needs random access; JSON is a stream
@@ -256,7 +256,7 @@ def _datasource(source:Source, paths:list, named:dict):
         def _read_stream(self, f, path):
             file, shown = named.get(path, (path, ''))
             raw = file_kind(file) == 'jsonl'   # lines go to the actors unparsed: they parse them, once
-            it = _jsonl_lines(_lines(f), file, shown) if raw else readers[file_kind(file)](f, file, shown)
+            it = jsonl_lines(_lines(f), file, shown) if raw else readers[file_kind(file)](f, file, shown)
             while chunk := list(itertools.islice(it, 1024)):
                 yield pa.table({'audit_data': pa.array([r if raw else _pack(r) for r,_ in chunk], pa.binary()),
                                 'audit_raw': pa.array([raw] * len(chunk), pa.bool_()),

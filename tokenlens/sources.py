@@ -13,7 +13,7 @@ __all__ = ['Source', 'check_input', 'resolve', 'iter_rows', 'file_label', 'shown
 
 # %% ../nbs/01b_sources.ipynb #d3a5e001
 from .files import BadRow, InputError, Rows, STDIN, Where, file_kind, safe_name   # re-exported: rows' names
-from .files import _file_rows, _unreadable, _what
+from .files import error_text, file_rows, unreadable_error
 
 # %% ../nbs/01b_sources.ipynb #19aa20fb
 Source = namedtuple('Source', 'name split files dataset', defaults=(None, None))
@@ -125,7 +125,7 @@ def _saved_source(p:Path, split=None)->Source:
     "A folder written by `save_to_disk`: the chosen split, read row by row."
     datasets = _datasets()
     try: ds = datasets.load_from_disk(str(p))
-    except Exception as e: raise InputError(f"{safe_name(p)}: not a readable saved dataset ({_what(e)})") from None
+    except Exception as e: raise InputError(f"{safe_name(p)}: not a readable saved dataset ({error_text(e)})") from None
     if isinstance(ds, datasets.DatasetDict):
         split = _pick_split(safe_name(p), list(ds), split)
         return Source(safe_name(p.name), split, None, ds[split])
@@ -163,7 +163,7 @@ def resolve(source,               # A path, glob, fsspec URL, folder or Hub data
     "What `source` names, checked before any row is read; an `InputError` saying why it cannot be read."
     s = os.fsdecode(source) if isinstance(source, bytes) else str(source)
     src = _resolve(s, split, config, revision, data_files)
-    if e := next((e for f in src.files or () if f != STDIN and (e := _unreadable(f)) is not None), None): raise e
+    if e := next((e for f in src.files or () if f != STDIN and (e := unreadable_error(f)) is not None), None): raise e
     return src
 
 def _no_options(what:str, config, revision, data_files):
@@ -222,7 +222,7 @@ def iter_rows(source:Source):
             raise InputError(f"{source.name}: reading stopped after row {k} ({type(e).__name__}: {e})") from None
         return
     for f in source.files:
-        for row, w in _file_rows(f, file_label(source, f)):
+        for row, w in file_rows(f, file_label(source, f)):
             yield row, Where(w, w.file, w.line, source.split)
 
 def file_label(source:Source, f:str)->str:
