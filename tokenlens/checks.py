@@ -9,7 +9,6 @@ from collections import namedtuple
 from functools import cached_property
 import numpy as np
 from pathlib import Path
-from fastcore.basics import store_attr
 import tokenlens.core
 from .core import Tokenized, bytes_table, encode_batch, encode_prefixes, show_bytes
 from .drift import prefix_drift
@@ -81,7 +80,8 @@ def special_pattern(tok):
 class RowCheck:
     "What the checks of one planned row read: its plan, ids, labels and serving ids, the limit, the tokenizer's tables."
     def __init__(self, tok, plan:RowPlan, ids:list, labelled, serve_ids:list, max_length:int, table, idx, special):
-        store_attr()
+        self.tok, self.plan, self.ids, self.labelled, self.serve_ids = tok, plan, ids, labelled, serve_ids
+        self.max_length, self.table, self.idx, self.special = max_length, table, idx, special   # per row: no store_attr
     @property
     def text(self)->str: return self.plan.plan.text
     @cached_property

@@ -230,24 +230,25 @@ def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
     row_of = np.repeat(np.arange(len(sb.rows)), np.diff(tok0))
     codes = _state_codes(sb.text, cs, ce, special, ranges, row_end=char0[1:][row_of])
     train = _trained(codes, straddle)
-    labels = np.where(train, sb.flat, MASK)
+    labels = np.where(train, sb.flat, MASK).tolist()
+    # per-row counts from running sums, so the loop below does no array work: trained, straddling, absorbed tokens
+    run = lambda a: np.concatenate([[0], np.cumsum(a)]).tolist()
+    trained, straddles, absorbed = run(train), run(codes == 2), run(codes == 3)
+    bounds = tok0.tolist()
     for r,i in enumerate(sb.rows):
         k = keys[i]
-        lo, hi = int(tok0[r]), int(tok0[r+1])
+        lo, hi = bounds[r], bounds[r+1]
         n = hi - lo
         keep = n if max_length is None else min(n, max_length)
-        c = codes[lo:hi]
-        nstr = int((c == 2).sum())
+        nstr = straddles[hi] - straddles[lo]
         if straddle == 'error' and nstr:
-            j = int(np.flatnonzero(c == 2)[0])
+            j = int(np.flatnonzero(codes[lo:hi] == 2)[0])
             s, e = int(cs[lo+j] - char0[r]), int(ce[lo+j] - char0[r])
             done[k] = _straddle_error(table, ids[k], j, plans[k].text, s, e)
             continue
-        tr = train[lo:hi]
-        truncated, trainable = int(tr[keep:].sum()), int(tr[:keep].sum())
+        truncated, trainable = trained[hi] - trained[lo+keep], trained[lo+keep] - trained[lo]
         warns = list(plans[k].notes) + _row_warnings(n, keep, max_length, truncated, trainable, nstr, straddle)
-        done[k] = RowLabels(ids[k][:keep], labels[lo:lo+keep].tolist(), [1]*keep, trainable, nstr, int((c == 3).sum()),
-                            warns)
+        done[k] = RowLabels(ids[k][:keep], labels[lo:lo+keep], [1]*keep, trainable, nstr, absorbed[hi] - absorbed[lo], warns)
     return done, rest
 
 def label_plans(tok,                  # The tokenizer
