@@ -7,7 +7,6 @@ from __future__ import annotations
 import json, re
 from collections import namedtuple
 from os.path import commonprefix
-from .core import per_tokenizer
 
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'REASONING', 'Slot', 'Layout', 'check_messages', 'parse_role_map', 'parse_template_kwargs',

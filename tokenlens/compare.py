@@ -5,7 +5,7 @@
 # %% ../nbs/05a_compare.ipynb #31b839ee
 from __future__ import annotations
 import copy, html, importlib.util, json, logging, os, tempfile, warnings
-from collections import Counter, namedtuple
+from collections import Counter
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_sources.ipynb #47b85ec8
 from __future__ import annotations
-import collections, fnmatch, glob as globlib, io, itertools, json, os, re, socket, sys, tempfile, urllib.parse
+import fnmatch, glob as globlib, itertools, os, re, socket, sys, tempfile, urllib.parse
 from collections import namedtuple
 from pathlib import Path
 
