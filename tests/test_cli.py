@@ -1,17 +1,39 @@
-"The `tokenlens` console script as a user runs it: exit statuses, messages, the demo, workers."
-import json, os, subprocess
+"""The `tokenlens` command line: exit statuses, messages, the demo, workers. Most tests call `main(argv)` in this process,
+what the console script calls (a new process per call costs two seconds of imports); what needs a process of its own
+(the installed script, workers, signals, pipes, environment, bytes in argv) starts `tokenlens` as a user does."""
+import contextlib, io, json, os, signal, subprocess
 from pathlib import Path
+from typing import NamedTuple
 import pytest
+from tokenlens.cli import main
 
-pytestmark = pytest.mark.slow   # the full suite only: each test starts the command in a new process
+pytestmark = pytest.mark.slow   # the full suite only: the command on the demo and on real files, many times
 
 ENV = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', TOKENIZERS_PARALLELISM='false')
 
-def run(*args):
-    return subprocess.run(['tokenlens', *args], capture_output=True, text=True, env=ENV, timeout=300)
+class Ran(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+def run(*args)->Ran:
+    "`tokenlens ARGS` in this process: its exit status and what it wrote to stdout and stderr."
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}   # main installs its own
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try: status = main([str(a) for a in args])
+            except SystemExit as e: status = e.code   # argparse's usage errors
+    finally:
+        for s, h in handlers.items(): signal.signal(s, h)
+    return Ran(status, out.getvalue(), err.getvalue())
+
+def run_process(*args, **kwargs):
+    "`tokenlens ARGS` in a new process, the installed console script."
+    return subprocess.run(['tokenlens', *args], capture_output=True, text=True, env=ENV, timeout=300, **kwargs)
 
 def test_demo_audit_reports_every_kind():
-    r = run('audit', '--quiet')
+    r = run_process('audit', '--quiet')
     assert r.returncode == 1, r.stderr
     out = r.stdout
     assert 'demo.jsonl · 23 rows · tokenizer smollm2 (embedded HuggingFaceTB/SmolLM2-135M-Instruct) · max_length 256' in out
@@ -77,7 +99,7 @@ def test_a_sharded_folder_gives_files_and_lines(tmp_path):
 def test_workers_agree_with_one_process(tmp_path):
     rows = [json.loads(l) for l in (open(__import__('tokenlens.audit', fromlist=['DEMO']).DEMO).read().splitlines()) if l.endswith('}')]
     (tmp_path/'many.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows * 30))
-    one, two = (run('audit', str(tmp_path/'many.jsonl'), '--quiet', '--num-proc', n) for n in ('1', '2'))
+    one, two = (run_process('audit', str(tmp_path/'many.jsonl'), '--quiet', '--num-proc', n) for n in ('1', '2'))
     strip = lambda out: [l for l in out.splitlines()[1:]]     # the first line holds the time taken
     assert one.returncode == two.returncode == 1 and strip(one.stdout) == strip(two.stdout)
     assert f'{len(rows) * 30} rows' in one.stdout
@@ -93,7 +115,7 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     assert 'Traceback' not in r.stderr and 'BrokenPipe' not in r.stderr, r.stderr
 
 def test_help_lists_the_commands():
-    out = subprocess.run(['tokenlens', '--help'], capture_output=True, text=True, env=ENV).stdout
+    out = run_process('--help').stdout
     assert [l.split()[0] for l in out.splitlines() if l.startswith('  ')] == ['audit', 'spans'], out
 
 # Hostile inputs: each ends with its exit status and a one-line message, never a traceback, and the input untouched.
@@ -136,10 +158,10 @@ def test_a_pipe_is_refused_not_read(tmp_path):
 
 @pytest.mark.parametrize('report,message', [('data.jsonl', 'is the dataset (data.jsonl): writing the report would replace it'),
                                             ('missing/report.html', 'the folder'), ('.', 'is a folder')])
-def test_report_problems_stop_the_run_first(tmp_path, report, message):
+def test_report_problems_stop_the_run_first(tmp_path, monkeypatch, report, message):
     f = write(tmp_path/'data.jsonl', (GOOD + '\n').encode())
-    r = subprocess.run(['tokenlens', 'audit', 'data.jsonl', '--quiet', '--report', report], capture_output=True, text=True,
-                       env=ENV, timeout=300, cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    r = run('audit', 'data.jsonl', '--quiet', '--report', report)
     assert r.returncode == 2 and message in r.stderr and 'tokens:' not in r.stdout, (r.returncode, r.stderr)
     assert f.read_bytes() == (GOOD + '\n').encode()
 
