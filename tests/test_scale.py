@@ -8,12 +8,36 @@ from tokenlens.sources import read_rows
 
 NEEDS_SERVER = {*SERVER_FINDINGS, 'gguf_tokens', 'gguf_template'}   # kinds only a server or a GGUF file can find
 
-pytestmark = pytest.mark.slow   # the full suite only: Ray and 5,000-row files
+pytestmark = pytest.mark.slow   # the full suite only: Ray and files of thousands of rows
+
+BIG = 2000   # rows of the big file: four batches of the default 500, two for each of two workers
 
 ENV = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', TOKENIZERS_PARALLELISM='false')
 
 def run(*args):
     return subprocess.run(['tokenlens', *args], capture_output=True, text=True, env=ENV, timeout=600)
+
+ONE_PROCESS = '''import json, os, sys
+from tokenlens.cli import main
+status = []
+for k, argv in enumerate(json.loads(sys.argv[1])):
+    with open(f'{sys.argv[2]}/{k}.out', 'w') as out, open(f'{sys.argv[2]}/{k}.err', 'w') as err:
+        sys.stdout.flush(); sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
+        try: status.append(main(argv))
+        finally:
+            sys.stdout.flush(); sys.stderr.flush()
+            os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+print(json.dumps(status))'''
+
+def run_in_one_process(tmp_path, *argvs)->list:
+    "`tokenlens` with each of `argvs` in turn, in one new process: a Ray started by the first run serves the others."
+    r = subprocess.run([os.sys.executable, '-c', ONE_PROCESS, json.dumps([list(map(str, a)) for a in argvs]), str(tmp_path)],
+                       capture_output=True, text=True, env=ENV, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return [subprocess.CompletedProcess(a, rc, (tmp_path/f'{k}.out').read_text(), (tmp_path/f'{k}.err').read_text())
+            for k, (a, rc) in enumerate(zip(argvs, json.loads(r.stdout.splitlines()[-1])))]
 
 def mixed_rows(n:int)->list:
     "`n` rows: every tenth a line of the demo (every kind of finding, malformed JSON), the rest questions in three formats."
@@ -34,21 +58,49 @@ def smol():
 @pytest.fixture(scope='module')
 def big(tmp_path_factory):
     p = tmp_path_factory.mktemp('scale')/'rows.jsonl'
-    p.write_text('\n'.join(mixed_rows(5000)) + '\n', encoding='utf-8')
+    p.write_text('\n'.join(mixed_rows(BIG)) + '\n', encoding='utf-8')
     return p
 
-def test_engines_write_the_same_json(big, smol):
+@pytest.fixture(scope='module')
+def shards(tmp_path_factory):
+    "A folder of two Parquet shards, 200 rows: half drift (a prompt ending in `http:`), half clean."
+    from datasets import Dataset
+    d = tmp_path_factory.mktemp('shards')
+    rows = [{'prompt': f'Q{k}: http:', 'completion': '//x.org'} if k % 2 else {'prompt': f'Question {k}?\n', 'completion': 'Yes.'} for k in range(200)]
+    for k in range(2): Dataset.from_list(rows[k::2]).to_parquet(str(d/f'train-{k:05d}.parquet'))
+    return d
+
+@pytest.fixture(scope='module')
+def broken(tmp_path_factory):
+    "A folder whose second file cannot be read, after more rows than the first batch."
+    d = tmp_path_factory.mktemp('broken')
+    (d/'a.jsonl').write_text((json.dumps({'prompt': 'Q\n', 'completion': 'A'}) + '\n') * 600)
+    (d/'b.jsonl').write_bytes((json.dumps({'prompt': 'Q\n', 'completion': 'A'}) + '\n').encode('utf-16'))
+    return d
+
+@pytest.fixture(scope='module')
+def on_ray(big, shards, broken, tmp_path_factory):
+    "The three folders and files audited on Ray (two workers) by three `tokenlens audit` runs of one process, one Ray."
+    ray = ('--engine', 'ray', '--num-proc', '2')
+    return dict(zip(('big', 'shards', 'broken'), run_in_one_process(tmp_path_factory.mktemp('ray'),
+        ('audit', big, '--max-length', '64', '--output', 'json', *ray),
+        ('audit', shards, '--output', 'json', '--max-length', '64', '--quiet', *ray),
+        ('audit', broken, '--quiet', '--output', 'json', *ray))))
+
+@pytest.mark.xdist_group('ray')   # one worker computes `on_ray` for the three
+def test_engines_write_the_same_json(big, smol, on_ray):
     "One process, two processes, Ray with two workers and `datasets.map(num_proc=2)`: the same findings, line for line."
-    outs = {}
-    for name, args in {'one': (), 'two': ('--num-proc', '2'), 'ray': ('--engine', 'ray', '--num-proc', '2')}.items():
-        r = run('audit', str(big), '--max-length', '64', '--output', 'json', *(('--quiet',) if name != 'ray' else ()), *args)
+    outs = {'ray': on_ray['big'].stdout.splitlines()}
+    assert on_ray['big'].returncode == 1, on_ray['big'].stderr
+    assert 'row/s' in on_ray['big'].stderr and 'audit' in on_ray['big'].stderr, on_ray['big'].stderr   # progress on every engine
+    for name, args in {'one': (), 'two': ('--num-proc', '2')}.items():
+        r = run('audit', str(big), '--max-length', '64', '--output', 'json', '--quiet', *args)
         assert r.returncode == 1, r.stderr
         outs[name] = r.stdout.splitlines()
-        if name == 'ray': assert 'row/s' in r.stderr and 'audit' in r.stderr, r.stderr   # progress on every engine
     assert outs['one'] == outs['two'] == outs['ray']
     summary = json.loads(outs['one'][-1])
-    assert summary['rows'] == 5000 and set(summary['counts']) == set(KINDS) - {'missing_bytes', 'template', 'history_differs'} - NEEDS_SERVER, summary
-    assert len(outs['one']) - 1 == 5000 - summary['clean']
+    assert summary['rows'] == BIG and set(summary['counts']) == set(KINDS) - {'missing_bytes', 'template', 'history_differs'} - NEEDS_SERVER, summary
+    assert len(outs['one']) - 1 == BIG - summary['clean']
     # the batch function under datasets.map with two processes: the same counts
     from datasets import Dataset, disable_progress_bars
     disable_progress_bars()
@@ -90,13 +142,10 @@ def test_keep_bounds_the_report(big, smol):
     page = kept.to_html()
     assert 'more: <code>--output json</code> lists every row' in page and kept.example(kept.rows_with('straddle')[0])
 
-def test_parquet_shards_on_every_engine(tmp_path, smol):
+@pytest.mark.xdist_group('ray')   # one worker computes `on_ray` for the three
+def test_parquet_shards_on_every_engine(shards, on_ray):
     "A folder of Parquet shards: Ray's read tasks read them with tokenlens's reader; the output and the progress total agree."
-    from datasets import Dataset
-    rows = [{'prompt': f'Q{k}: http:', 'completion': '//x.org'} if k % 2 else {'prompt': f'Question {k}?\n', 'completion': 'Yes.'} for k in range(200)]
-    for k in range(2): Dataset.from_list(rows[k::2]).to_parquet(str(tmp_path/f'train-{k:05d}.parquet'))
-    one = run('audit', str(tmp_path), '--output', 'json', '--max-length', '64')
-    ray = run('audit', str(tmp_path), '--output', 'json', '--max-length', '64', '--engine', 'ray', '--num-proc', '2', '--quiet')
+    one, ray = run('audit', str(shards), '--output', 'json', '--max-length', '64'), on_ray['shards']
     assert one.returncode == ray.returncode == 0, (one.stderr, ray.stderr)   # drift is a warning
     assert one.stdout == ray.stdout and '200/200' in one.stderr, one.stderr
     recs = [json.loads(l) for l in one.stdout.splitlines()]
@@ -113,22 +162,10 @@ def test_streamed_sarif_and_json_are_whole(big):
     assert [r.properties['row'] for r in log.runs[0].results] == [r['row'] for r in recs[:-1] for _ in r['findings']]
     assert (s.returncode, j.returncode, recs[-1]['rows']) == (1, 1, 1200)
 
-def test_unreadable_shard_mid_run(tmp_path):
+@pytest.mark.xdist_group('ray')   # one worker computes `on_ray` for the three
+def test_unreadable_shard_mid_run(broken, on_ray):
     "A shard that cannot be read, after the first batch: exit 2 and one line naming it, on one process and on Ray."
-    (tmp_path/'a.jsonl').write_text((json.dumps({'prompt': 'Q\n', 'completion': 'A'}) + '\n') * 600)   # more than the first batch
-    (tmp_path/'b.jsonl').write_bytes((json.dumps({'prompt': 'Q\n', 'completion': 'A'}) + '\n').encode('utf-16'))
-    for args in ((), ('--engine', 'ray', '--num-proc', '2')):
-        r = run('audit', str(tmp_path), '--quiet', '--output', 'json', *args)
-        assert r.returncode == 2, (args, r.stderr)
-        assert 'tokenlens audit: error: ' + str(tmp_path/'b.jsonl') + ': the file looks like UTF-16 text; save it as UTF-8' in r.stderr, r.stderr
+    for engine, r in (('local', run('audit', str(broken), '--quiet', '--output', 'json')), ('ray', on_ray['broken'])):
+        assert r.returncode == 2, (engine, r.stderr)
+        assert 'tokenlens audit: error: ' + str(broken/'b.jsonl') + ': the file looks like UTF-16 text; save it as UTF-8' in r.stderr, r.stderr
         assert 'Traceback' not in r.stderr, r.stderr
-
-def test_ray_gets_the_rows_as_they_are(smol):
-    "Rows shipped to Ray arrive as the local engine sees them: a bytes column and a key that looks like a marker too."
-    rows = [{'prompt': 'Capital of France?\n', 'completion': 'Paris.'},
-            {'prompt': 'Capital of Spain?\n', 'completion': b'Madrid.'},                     # a Parquet binary column
-            {'\x00tokenlens bad row': 'not a marker', 'prompt': 'Hi\n', 'completion': 'Hello.'}]
-    local, ray = audit(rows, smol), audit(rows, smol, engine='ray', num_proc=2)
-    kinds = lambda rep: [[f.kind for f in r.findings] for r in rep.results]
-    assert kinds(local) == kinds(ray) and kinds(local)[1] == ['bad_row'] and kinds(local)[2] == [], (kinds(local), kinds(ray))
-    assert [r.findings for r in local.results] == [r.findings for r in ray.results]
