@@ -23,7 +23,7 @@ def notebooks(nbs=NBS):
     return sorted(p for p in nbs.rglob('*.ipynb') if not any(o.startswith(('.', '_')) for o in p.relative_to(nbs).parts))
 
 def _process(args):
-    "Run nbdev's docs processors on one notebook (in a worker process; the cwd must be the repo for nbdev's config)."
+    "Run nbdev's docs processors on one notebook (here or in a worker; the cwd must be the repo for nbdev's config)."
     src, dst = args
     import warnings; warnings.simplefilter('ignore')  # nbdev's "imports and other code" warnings: CI's nbdev_docs shows them
     import nbdev.serve_drv
@@ -244,7 +244,7 @@ def render(proc_dir, out, nbs=NBS):
         dest.write_text(body, encoding='utf-8')
     return pages
 
-def build(out=ROOT/'_site_offline', nbs=NBS, workers=2):
+def build(out=ROOT/'_site_offline', nbs=NBS, workers=1):
     "Process every notebook with nbdev and render it to `out`: one page per notebook, `index.html` first."
     out, nbs = Path(out), Path(nbs)
     if out.exists():
@@ -261,8 +261,10 @@ def build(out=ROOT/'_site_offline', nbs=NBS, workers=2):
             jobs.append((str(src), str(dst)))
         try:
             os.chdir(ROOT)  # nbdev finds settings.ini from the working directory
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn')) as ex:
-                errors = [e for e in ex.map(_process, jobs) if e]
+            if workers > 1:
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn')) as ex:
+                    errors = [e for e in ex.map(_process, jobs) if e]
+            else: errors = [e for e in map(_process, jobs) if e]   # imports once: faster than workers on 2 cores
         finally: os.chdir(old)
         if errors: raise RuntimeError("nbdev could not process these notebooks (nbdev_docs would fail too):\n" + '\n'.join(errors))
         pages = render(Path(tmp), out, nbs)
@@ -272,7 +274,7 @@ if __name__ == '__main__':
     from fastcore.script import call_parse
     @call_parse
     def main(out:str=str(ROOT/'_site_offline'),  # Output folder (replaced)
-             workers:int=2):                     # Notebooks processed in parallel
+             workers:int=1):                     # Processes for nbdev's processors (1: this one)
         "Build the docs site offline into `out`."
         pages = build(out, workers=workers)
         print(f"{len(pages)} pages in {out}: " + ', '.join(pages.values()))
