@@ -2,7 +2,8 @@
 negligible). Each run is a new process: import Ray, start a local Ray with two CPUs (`ray.init`), audit the demo on
 Ray three times (each audit starts its own pool of two actors), then once on one process for comparison.
 `--hide rfc3987_syntax` runs the same with that module made unimportable in every process Ray starts (a PYTHONPATH
-shim): jsonschema imports it, if installed, for its format checkers, and Ray imports jsonschema in each of its processes.
+shim): jsonschema imports it, if installed, for its format checkers, and Ray imports jsonschema in each of its
+processes. Each figure is the median run (with two runs, the slower).
 Run: python bench/ray_start.py [--runs 2] [--hide rfc3987_syntax]"""
 import argparse, json, os, subprocess, sys, tempfile
 from pathlib import Path
@@ -51,4 +52,5 @@ if __name__ == '__main__':
     print('| step | ' + ' | '.join(name for name, _ in cases) + ' |')
     print('|---|' + '---:|' * len(cases))
     for k, step in enumerate(STEPS):
-        print(f'| {step} | ' + ' | '.join(f"{sorted(r[k] for r in times[name])[len(times[name]) // 2]:.1f} s" for name, _ in cases) + ' |')
+        mid = [sorted(r[k] for r in times[name])[len(times[name]) // 2] for name, _ in cases]
+        print(f'| {step} | ' + ' | '.join(f'{t:.1f} s' for t in mid) + ' |')

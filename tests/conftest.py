@@ -36,6 +36,6 @@ def pytest_xdist_node_collection_finished(node, ids):
     "Stop where `--dist loadgroup` does not group (pytest 9.2 with pytest-xdist 3.8: pytest-xdist#1386)."
     lost = [i for i in ids if GROUPED in i and '@' not in i]
     if lost and node.config.getoption('dist', None) == 'loadgroup':
-        raise pytest.UsageError(f"pytest-xdist's --dist loadgroup did not group the tests (e.g. {lost[0]}): each worker "
-                                "would build the site and start Ray itself. pytest 9.2 does this with pytest-xdist 3.8 "
-                                "(pytest-xdist#1386); install pytest<9.2, as the dev extra pins it.")
+        raise pytest.UsageError(f"pytest-xdist's --dist loadgroup did not group the tests (e.g. {lost[0]}): each "
+                                "worker would build the site and start Ray itself. pytest 9.2 does this with "
+                                "pytest-xdist 3.8 (pytest-xdist#1386); install pytest<9.2, as the dev extra pins it.")

@@ -1,6 +1,7 @@
-"""The `tokenlens` command line: exit statuses, messages, the demo, workers. Most tests call `main(argv)` in this process,
-what the console script calls (a new process per call costs two seconds of imports); what needs a process of its own
-(the installed script, workers, signals, pipes, environment, bytes in argv) starts `tokenlens` as a user does."""
+"""The `tokenlens` command line: exit statuses, messages, the demo, workers. Most tests call `main(argv)` in this
+process, what the console script calls (a new process per call costs two seconds of imports); what needs a process
+of its own (the installed script, workers, signals, pipes, environment, bytes in argv) starts `tokenlens` as a user
+does."""
 import contextlib, io, json, os, signal, subprocess
 from pathlib import Path
 from typing import NamedTuple
@@ -280,7 +281,7 @@ def _many_rows(path, n=20000):
 
 def _stopped(args, sig):
     "Start `tokenlens audit ARGS`, wait for its first line of output, send `sig`; return (status, stdout, the children left)."
-    import signal, time
+    import time
     import tempfile
     with tempfile.TemporaryFile('w+') as errf:   # stderr to a file: `communicate` then reads stdout through its buffer
         p = subprocess.Popen(['tokenlens', 'audit', *args], stdout=subprocess.PIPE, stderr=errf, text=True, env=ENV)
@@ -297,7 +298,6 @@ def _stopped(args, sig):
 
 @pytest.mark.slow
 def test_sigterm_stops_the_workers_and_ends_the_output(tmp_path):
-    import signal
     f = _many_rows(tmp_path/'many.jsonl')
     status, out, err, kids, alive = _stopped([str(f), '--quiet', '--num-proc', '2', '--output', 'json'], signal.SIGTERM)
     assert status == 143 and kids and not alive, (status, kids, alive, err[-500:])
@@ -306,7 +306,6 @@ def test_sigterm_stops_the_workers_and_ends_the_output(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_leaves_a_valid_sarif_log(tmp_path):
-    import signal
     f = _many_rows(tmp_path/'many.jsonl')
     status, out, err, _, _ = _stopped([str(f), '--quiet', '--output', 'sarif'], signal.SIGINT)
     log = json.loads(out)

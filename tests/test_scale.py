@@ -28,12 +28,13 @@ for k, argv in enumerate(json.loads(sys.argv[1])):
         try: status.append(main(argv))
         finally:
             sys.stdout.flush(); sys.stderr.flush()
-            os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+            for fd, kept in enumerate(saved, 1): os.dup2(kept, fd); os.close(kept)
 print(json.dumps(status))'''
 
 def run_in_one_process(tmp_path, *argvs)->list:
     "`tokenlens` with each of `argvs` in turn, in one new process: a Ray started by the first run serves the others."
-    r = subprocess.run([os.sys.executable, '-c', ONE_PROCESS, json.dumps([list(map(str, a)) for a in argvs]), str(tmp_path)],
+    argv = json.dumps([list(map(str, a)) for a in argvs])
+    r = subprocess.run([os.sys.executable, '-c', ONE_PROCESS, argv, str(tmp_path)],
                        capture_output=True, text=True, env=ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     return [subprocess.CompletedProcess(a, rc, (tmp_path/f'{k}.out').read_text(), (tmp_path/f'{k}.err').read_text())
@@ -66,7 +67,8 @@ def shards(tmp_path_factory):
     "A folder of two Parquet shards, 200 rows: half drift (a prompt ending in `http:`), half clean."
     from datasets import Dataset
     d = tmp_path_factory.mktemp('shards')
-    rows = [{'prompt': f'Q{k}: http:', 'completion': '//x.org'} if k % 2 else {'prompt': f'Question {k}?\n', 'completion': 'Yes.'} for k in range(200)]
+    rows = [{'prompt': f'Q{k}: http:', 'completion': '//x.org'} if k % 2 else
+            {'prompt': f'Question {k}?\n', 'completion': 'Yes.'} for k in range(200)]
     for k in range(2): Dataset.from_list(rows[k::2]).to_parquet(str(d/f'train-{k:05d}.parquet'))
     return d
 
@@ -92,14 +94,15 @@ def test_engines_write_the_same_json(big, smol, on_ray):
     "One process, two processes, Ray with two workers and `datasets.map(num_proc=2)`: the same findings, line for line."
     outs = {'ray': on_ray['big'].stdout.splitlines()}
     assert on_ray['big'].returncode == 1, on_ray['big'].stderr
-    assert 'row/s' in on_ray['big'].stderr and 'audit' in on_ray['big'].stderr, on_ray['big'].stderr   # progress on every engine
+    assert 'row/s' in on_ray['big'].stderr and 'audit' in on_ray['big'].stderr, on_ray['big'].stderr   # progress
     for name, args in {'one': (), 'two': ('--num-proc', '2')}.items():
         r = run('audit', str(big), '--max-length', '64', '--output', 'json', '--quiet', *args)
         assert r.returncode == 1, r.stderr
         outs[name] = r.stdout.splitlines()
     assert outs['one'] == outs['two'] == outs['ray']
     summary = json.loads(outs['one'][-1])
-    assert summary['rows'] == BIG and set(summary['counts']) == set(KINDS) - {'missing_bytes', 'template', 'history_differs'} - NEEDS_SERVER, summary
+    found_here = set(KINDS) - {'missing_bytes', 'template', 'history_differs'} - NEEDS_SERVER
+    assert summary['rows'] == BIG and set(summary['counts']) == found_here, summary
     assert len(outs['one']) - 1 == BIG - summary['clean']
     # the batch function under datasets.map with two processes: the same counts
     from datasets import Dataset, disable_progress_bars
@@ -167,5 +170,6 @@ def test_unreadable_shard_mid_run(broken, on_ray):
     "A shard that cannot be read, after the first batch: exit 2 and one line naming it, on one process and on Ray."
     for engine, r in (('local', run('audit', str(broken), '--quiet', '--output', 'json')), ('ray', on_ray['broken'])):
         assert r.returncode == 2, (engine, r.stderr)
-        assert 'tokenlens audit: error: ' + str(broken/'b.jsonl') + ': the file looks like UTF-16 text; save it as UTF-8' in r.stderr, r.stderr
+        said = f"tokenlens audit: error: {broken/'b.jsonl'}: the file looks like UTF-16 text; save it as UTF-8"
+        assert said in r.stderr, r.stderr
         assert 'Traceback' not in r.stderr, r.stderr
