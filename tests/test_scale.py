@@ -19,6 +19,9 @@ def run(*args):
 
 ONE_PROCESS = '''import json, os, sys
 from tokenlens.cli import main
+if sys.argv[3:]:   # one Ray for every run: the CLI joins a Ray running in its process and leaves it running
+    import ray
+    ray.init(num_cpus=int(sys.argv[3]), include_dashboard=False, log_to_driver=False, logging_level='ERROR')
 status = []
 for k, argv in enumerate(json.loads(sys.argv[1])):
     with open(f'{sys.argv[2]}/{k}.out', 'w') as out, open(f'{sys.argv[2]}/{k}.err', 'w') as err:
@@ -29,12 +32,13 @@ for k, argv in enumerate(json.loads(sys.argv[1])):
         finally:
             sys.stdout.flush(); sys.stderr.flush()
             for fd, kept in enumerate(saved, 1): os.dup2(kept, fd); os.close(kept)
+if sys.argv[3:]: assert ray.is_initialized(), 'a run shut down the Ray it did not start'
 print(json.dumps(status))'''
 
-def run_in_one_process(tmp_path, *argvs)->list:
-    "`tokenlens` with each of `argvs` in turn, in one new process: a Ray started by the first run serves the others."
+def run_in_one_process(tmp_path, *argvs, ray_cpus:int=None)->list:
+    "`tokenlens` with each of `argvs` in turn, in one new process (with `ray_cpus`, one Ray started first serves all)."
     argv = json.dumps([list(map(str, a)) for a in argvs])
-    r = subprocess.run([os.sys.executable, '-c', ONE_PROCESS, argv, str(tmp_path)],
+    r = subprocess.run([os.sys.executable, '-c', ONE_PROCESS, argv, str(tmp_path), *([str(ray_cpus)] if ray_cpus else [])],
                        capture_output=True, text=True, env=ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     return [subprocess.CompletedProcess(a, rc, (tmp_path/f'{k}.out').read_text(), (tmp_path/f'{k}.err').read_text())
@@ -87,7 +91,7 @@ def on_ray(big, shards, broken, tmp_path_factory):
     return dict(zip(('big', 'shards', 'broken'), run_in_one_process(tmp_path_factory.mktemp('ray'),
         ('audit', big, '--max-length', '64', '--output', 'json', *ray),
         ('audit', shards, '--output', 'json', '--max-length', '64', '--quiet', *ray),
-        ('audit', broken, '--quiet', '--output', 'json', *ray))))
+        ('audit', broken, '--quiet', '--output', 'json', *ray), ray_cpus=2)))
 
 @pytest.mark.xdist_group('ray')   # one worker computes `on_ray` for the three
 def test_engines_write_the_same_json(big, smol, on_ray):

@@ -345,15 +345,16 @@ def tokenlens_audit(
 
 @contextlib.contextmanager
 def _engine_run(engine:str):
-    "For engine='ray': standard output kept for tokenlens alone (`_own_stdout`), and Ray shut down after the run."
+    "For engine='ray': standard output kept for tokenlens alone (`_own_stdout`), and a Ray this run started shut down."
     if engine != 'ray':
         yield
         return
+    running = lambda: 'ray' in sys.modules and sys.modules['ray'].is_initialized()
+    joined = running()   # a Ray the caller started in this process (`main` called from Python) outlives the run
     with _own_stdout():
         try: yield
         finally:
-            ray = sys.modules.get('ray')
-            if ray is not None and ray.is_initialized(): ray.shutdown()
+            if running() and not joined: sys.modules['ray'].shutdown()
 
 def _model_limit(tok)->int:
     "The tokenizer's own limit on tokens, when it has a real one (not transformers' placeholder), else None."
