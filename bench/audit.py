@@ -1,5 +1,5 @@
 """Audit throughput on 10k rows of mixed formats, against the floor: the tokenizer's own batched encode of the same
-training texts. Run: python bench/audit.py [--rows 10000] [--reps 3] [--ray]"""
+training texts. Run: python bench/audit.py [--rows 10000] [--reps 3] [--model smollm2|mistral|PATH] [--ray]"""
 import argparse, os, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 import torch; torch.set_num_threads(1)
@@ -23,12 +23,13 @@ def timed(f):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('--rows', type=int, default=10000); ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--model', default='smollm2', help='tokenizer: an embedded name (smollm2, mistral), a hub id or a path')
     ap.add_argument('--ray', action='store_true', help='also time engine=ray with two workers on a local Ray')
     a = ap.parse_args()
-    tok = load_tokenizer('smollm2')
+    tok = load_tokenizer(a.model)
     data = rows(a.rows)
     texts = [plan_row(tok, r).plan.text for r in data]
-    print(f"{len(data)} rows, {sum(map(len, texts))/len(texts):.0f} chars each; torch threads {torch.get_num_threads()}, "
+    print(f"{a.model}: {len(data)} rows, {sum(map(len, texts))/len(texts):.0f} chars each; torch threads {torch.get_num_threads()}, "
           f"TOKENIZERS_PARALLELISM={os.environ['TOKENIZERS_PARALLELISM']}, {os.cpu_count()} CPUs")
     audit(data[:50], tok)   # warm: bytes table, prefix index, compiled chat template
     cases = {'floor: tok(texts) (batched encode of the training texts)': lambda: tok(texts),
