@@ -23,13 +23,14 @@ def timed(f):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('--rows', type=int, default=10000); ap.add_argument('--reps', type=int, default=3)
-    ap.add_argument('--model', default='smollm2', help='tokenizer: an embedded name (smollm2, mistral), a hub id or a path')
+    ap.add_argument('--model', default='smollm2', help='tokenizer: embedded name (smollm2, mistral), hub id or path')
     ap.add_argument('--ray', action='store_true', help='also time engine=ray with two workers on a local Ray')
     a = ap.parse_args()
     tok = load_tokenizer(a.model)
     data = rows(a.rows)
     texts = [plan_row(tok, r).plan.text for r in data]
-    print(f"{a.model}: {len(data)} rows, {sum(map(len, texts))/len(texts):.0f} chars each; torch threads {torch.get_num_threads()}, "
+    print(f"{a.model}: {len(data)} rows, {sum(map(len, texts))/len(texts):.0f} chars each; "
+          f"torch threads {torch.get_num_threads()}, "
           f"TOKENIZERS_PARALLELISM={os.environ['TOKENIZERS_PARALLELISM']}, {os.cpu_count()} CPUs")
     audit(data[:50], tok)   # warm: bytes table, prefix index, compiled chat template
     cases = {'floor: tok(texts) (batched encode of the training texts)': lambda: tok(texts),

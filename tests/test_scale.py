@@ -38,7 +38,8 @@ print(json.dumps(status))'''
 def run_in_one_process(tmp_path, *argvs, ray_cpus:int=None)->list:
     "`tokenlens` with each of `argvs` in turn, in one new process (with `ray_cpus`, one Ray started first serves all)."
     argv = json.dumps([list(map(str, a)) for a in argvs])
-    r = subprocess.run([os.sys.executable, '-c', ONE_PROCESS, argv, str(tmp_path), *([str(ray_cpus)] if ray_cpus else [])],
+    ray = [str(ray_cpus)] if ray_cpus else []
+    r = subprocess.run([os.sys.executable, '-c', ONE_PROCESS, argv, str(tmp_path), *ray],
                        capture_output=True, text=True, env=ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     return [subprocess.CompletedProcess(a, rc, (tmp_path/f'{k}.out').read_text(), (tmp_path/f'{k}.err').read_text())
