@@ -1,7 +1,7 @@
 """Where the test suite's time goes: the CPU the whole machine spends on it. Each named test runs alone
 (`pytest -n 0`), then (with --suite) the full suite as the README runs it; for each, the wall time and the busy
 core-seconds of every process on the machine meanwhile (Ray's daemons and actors, Chromium, subprocesses), read from
-/proc/stat. On a machine with C cores and nothing else running, a suite that keeps them busy cannot take less than
+/proc/stat. On a machine with C cores and nothing else running, a run that keeps them busy takes no less than its
 core-seconds / C. Linux only; run it on a quiet machine. Run: python bench/suite.py [--suite] [--only NAME ...]"""
 import argparse, os, subprocess, sys, time
 from pathlib import Path
@@ -28,7 +28,7 @@ TESTS = {   # the longest tests of `pytest --durations=0`, one file or test each
 
 def busy()->float:
     "Core-seconds the machine has spent busy since boot (user, nice, system, irq, softirq)."
-    f = open('/proc/stat').readline().split()
+    with open('/proc/stat') as f: f = f.readline().split()
     return sum(int(f[k]) for k in (1, 2, 3, 6, 7)) / os.sysconf('SC_CLK_TCK')
 
 def measure(args:list)->tuple:
@@ -39,21 +39,24 @@ def measure(args:list)->tuple:
     return time.perf_counter() - t, busy() - b, r.returncode
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(); ap.add_argument('--suite', action='store_true', help='also the full suite, `-n 2`')
+    ap = argparse.ArgumentParser(); ap.add_argument('--suite', action='store_true', help='also the full suite')
     ap.add_argument('--only', nargs='*', help='names (or parts of names) of the tests to run')
     a = ap.parse_args()
+    chosen = {n: t for n, t in TESTS.items() if not a.only or any(o in n for o in a.only)}
+    if not chosen: ap.error(f"--only {' '.join(a.only)}: no test's name has that in it; the names:\n  "
+                            + '\n  '.join(TESTS))
     idle = busy(); time.sleep(2); idle = (busy() - idle) / 2
     print(f"{os.cpu_count()} CPUs; busy before starting: {idle:.2f} cores (nothing else should run)")
     print(f"{'wall s':>7} {'core-s':>7}  test (alone, pytest -n 0, its start-up included)")
     total = 0
-    for name, target in TESTS.items():
-        if a.only and not any(o in name for o in a.only): continue
+    for name, target in chosen.items():
         wall, cpu, rc = measure(['-n', '0', target])
         total += cpu
         print(f"{wall:7.1f} {cpu:7.1f}  {name}" + ('' if rc == 0 else f'  (exit {rc})'), flush=True)
     print(f"{'':7} {total:7.1f}  the tests above")
     if a.suite:
         wall, cpu, rc = measure([])
-        print(f"{wall:7.1f} {cpu:7.1f}  the full suite, `pytest` (-n 2, pytest.ini)" + ('' if rc == 0 else f'  (exit {rc})'))
-        print(f"   {cpu / wall:.2f} of {os.cpu_count()} cores busy on average; {cpu / os.cpu_count():.0f} s is the"
-              " least this work can take on this machine")
+        print(f"{wall:7.1f} {cpu:7.1f}  the full suite, `pytest` (pytest.ini's workers)"
+              + ('' if rc == 0 else f'  (exit {rc})'))
+        print(f"   {cpu / wall:.2f} of {os.cpu_count()} cores busy on average: this run's work, spread evenly over"
+              f" every core, would still take {cpu / os.cpu_count():.0f} s")
