@@ -262,12 +262,14 @@ def test_reasoning_fields_as_templates_read_them():
 
 @needs_otc
 @pytest.mark.slow
+@pytest.mark.xdist_group('families')   # one worker loads the families once (and test_direct_render)
 def test_all_families():
     rows = {n: family_row(family(n), None) for n in families()}
     ok = [n for n,r in rows.items() if passes(r)]
     assert len(ok) >= 0.96 * len(rows), {n: r for n,r in rows.items() if n not in ok}
 
 @pytest.mark.slow
+@pytest.mark.xdist_group('families')   # one worker loads the families once (and test_direct_render)
 def test_all_trl_templates():
     rows = {n: trl_row(n) for n in trl_names()}
     ok = [n for n,r in rows.items() if passes(r)]

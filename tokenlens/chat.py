@@ -4,14 +4,16 @@
 
 # %% ../nbs/01a_chat.ipynb #00a6e58c
 from __future__ import annotations
-import json, re
+import functools, inspect, json, re
+from datetime import datetime
+import jinja2, jinja2.ext
 from collections import namedtuple
 from os.path import commonprefix
 
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'REASONING', 'Slot', 'Layout', 'check_messages', 'parse_role_map', 'parse_template_kwargs',
-           'Info', 'TurnNote', 'check_chat_template', 'apply_template', 'join_text_parts', 'render_chat', 'unused_tag',
-           'slot_name', 'layout_chat']
+           'Info', 'TurnNote', 'direct_render', 'check_chat_template', 'apply_template', 'join_text_parts',
+           'render_chat', 'unused_tag', 'slot_name', 'layout_chat']
 
 # %% ../nbs/01a_chat.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -95,6 +97,67 @@ class TurnNote(str):
         return self
     def __reduce__(self): return (TurnNote, (str(self), self.kind, self.msg))
 
+# %% ../nbs/01a_chat.ipynb #c8e27ad0
+_REASONING_NAMES = {'reasoning_content', 'thinking', 'reasoning'}   # transformers 5 copies each into the others
+_SCALARS = (str, int, float, bool)
+
+def _plain(v)->bool:
+    "Whether `v` is JSON built of strings, numbers, booleans, lists and string-keyed dicts only (no nulls, no tuples)."
+    t = type(v)
+    if t in _SCALARS: return True
+    if t is dict: return all(type(k) is str and _plain(x) for k,x in v.items())
+    return t is list and all(map(_plain, v))
+
+@functools.lru_cache(maxsize=None)
+def _own_options(cls)->frozenset:
+    "The keywords `cls.apply_chat_template` takes for itself (`tools`, `tokenize`...): not template variables."
+    ps = inspect.signature(cls.apply_chat_template).parameters.values()
+    return frozenset(p.name for p in ps if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)) - {'self'}
+
+class _Generation(jinja2.ext.Extension):
+    "`{% generation %}...{% endgeneration %}`, transformers' mark for assistant masks, rendered as its body."
+    tags = {'generation'}
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(['name:endgeneration'], drop_needle=True)
+        return jinja2.nodes.CallBlock(self.call_method('_body'), [], [], body).set_lineno(lineno)
+    def _body(self, caller): return caller()
+
+def _raise_exception(message): raise jinja2.exceptions.TemplateError(message)
+
+def _tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source:str):
+    "The chat template `source` compiled in a sandbox set up as transformers sets up its own; None if it does not compile."
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[_Generation, jinja2.ext.loopcontrols])
+    env.filters['tojson'] = _tojson
+    env.globals.update(raise_exception=_raise_exception, strftime_now=lambda f: datetime.now().strftime(f))
+    try: t = env.from_string(source)
+    except Exception: return None
+    t.globals = dict(t.globals)   # a flat dict: Jinja copies the globals into every render's context, a ChainMap slowly
+    return t
+
+def direct_render(tok,                  # The tokenizer
+                  messages:list,        # The conversation
+                  chat_template=None,   # Template to use instead of the tokenizer's
+                  add_generation_prompt:bool=False, # End with the assistant header
+                  **template_kwargs,    # Template variables
+                 )->str:
+    "The text `apply_chat_template` gives, rendered straight from the compiled template; None where it might differ."
+    own = getattr(tok, 'chat_template', None)
+    source = own if chat_template is None else chat_template
+    if not isinstance(source, str) or isinstance(own, dict) or not isinstance(messages, list) or not messages: return None
+    if template_kwargs.keys() & _own_options(type(tok)) or not _plain(template_kwargs): return None
+    if not all(type(m) is dict and not m.keys() & _REASONING_NAMES and _plain(m) for m in messages): return None
+    if (t := _compiled(source)) is None: return None
+    try: return t.render(messages=messages, tools=None, documents=None, add_generation_prompt=add_generation_prompt,
+                         **{**tok.special_tokens_map, **template_kwargs})
+    except Exception: return None
+
 # %% ../nbs/01a_chat.ipynb #d8f8c1d4
 NO_TEMPLATE = "the tokenizer has no chat template: pass chat_template= (on the command line, --chat-template FILE)"
 
@@ -115,10 +178,18 @@ def _wanting(render, messages:list, e:Exception)->str:
         state = 'null' if key in m else 'missing'
         return f"messages[{k}].{key} is {state}, and the chat template needs it: {type(e).__name__}: {e}"
 
+_AGREES = {}   # template -> whether its first direct render was transformers' text
+
 def apply_template(tok, messages, chat_template=None, add_generation_prompt=False, **template_kwargs)->str:
     "`apply_chat_template` as text; a template's own error (a role it refuses, a field it lacks) is a `ValueError`."
     render = lambda msgs: tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=add_generation_prompt,
                                                   chat_template=chat_template, **template_kwargs)
+    if (text := direct_render(tok, messages, chat_template, add_generation_prompt, **template_kwargs)) is not None:
+        source = tok.chat_template if chat_template is None else chat_template
+        if (same := _AGREES.get(source)) is None:   # its first conversation: rendered by transformers too, compared
+            try: same = _AGREES[source] = render(messages) == text
+            except Exception: same = _AGREES[source] = False
+        if same: return text
     try: return render(messages)
     except (ValueError, KeyError): raise
     except Exception as e:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_checks.ipynb #bfc78971
 from __future__ import annotations
-import re
+import functools, re
 from collections import namedtuple
 from functools import cached_property
 import numpy as np
@@ -177,9 +177,15 @@ def check_boundary_bias(c:RowCheck)->list:
     return [Finding('boundary_bias', say, None, (_byte_char(tb, start), _byte_char(tb, start + len(table[b[1]]))))]
 
 # %% ../nbs/06a_checks.ipynb #a788e75f
+@functools.lru_cache(maxsize=16)
+def _byte_class(missing:frozenset):
+    "A regex on bytes that matches any of the byte values in `missing`."
+    return re.compile(b'[' + b''.join(re.escape(bytes([b])) for b in sorted(missing)) + b']')
+
 def check_missing_bytes(c:RowCheck)->list:
     "A `missing_bytes` finding at the first character whose bytes the vocabulary cannot spell."
-    if not (lost := set(c.text.encode()) & c.table.missing_bytes): return []
+    if not (missing := c.table.missing_bytes) or not _byte_class(missing).search(tb := c.text.encode()): return []
+    lost = set(tb) & missing
     chars = sorted({ch for ch in c.text if set(ch.encode()) & lost})
     at = next(j for j,ch in enumerate(c.text) if ch in chars)
     say = f"{', '.join(map(repr, chars[:5]))} cannot be spelled by the vocabulary: dropped from the ids"

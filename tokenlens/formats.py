@@ -290,8 +290,15 @@ def _text_row(row, response_template, instruction_template):
 
 _SURROGATE = re.compile('[\ud800-\udfff]')
 
+def _has_surrogate(value)->bool:
+    "Whether any string in `value` holds a lone surrogate (a quick look before `unicode_error` says where)."
+    if isinstance(value, str): return _SURROGATE.search(value) is not None
+    if isinstance(value, dict): return any(map(_has_surrogate, value.values()))
+    return isinstance(value, (list, tuple)) and any(map(_has_surrogate, value))
+
 def unicode_error(value, field:str='')->str:
     "Where the first lone surrogate (valid JSON, not valid Unicode) in the strings of `value` is, or None."
+    if not field and not _has_surrogate(value): return None
     if isinstance(value, str):
         if not (m := _SURROGATE.search(value)): return None
         return f"{field or 'the text'} has a lone surrogate at character {m.start()}: not valid Unicode"
