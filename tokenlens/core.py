@@ -460,36 +460,6 @@ def _restart(text:str)->int:
         if not text[j+1].isspace(): return j + 1
     return 0
 
-def encode_prefixes(tok,           # The tokenizer
-                    texts:list,    # Texts
-                    ids_list:list, # The ids of each text, as `encode_batch` gives them
-                    prefixes:list, # A prefix of each text (anything else is encoded whole)
-                   )->list:
-    "The ids of each prefix, re-encoding only what follows the last point where `tok` provably starts afresh."
-    if not (len(texts) == len(ids_list) == len(prefixes)):
-        raise ValueError("texts, ids_list and prefixes differ in length")
-    restarts = _restarts_after_newline(tok)[0]
-    cuts = [_restart(p) if restarts and text.startswith(p) else 0 for text,p in zip(texts, prefixes)]
-    rows = [k for k,c in enumerate(cuts) if c]
-    heads = [[] for _ in texts]
-    if rows:   # where the ids reach the cut, for all rows at once: byte ends of every token, laid end to end
-        table = bytes_table(tok)
-        flat = np.fromiter(itertools.chain.from_iterable(ids_list[k] for k in rows), np.int64)
-        tok0 = np.concatenate([[0], np.cumsum([len(ids_list[k]) for k in rows])])
-        ends = np.cumsum(table.lens[flat])
-        byte0 = np.concatenate([[0], ends])[tok0[:-1]]
-        want = byte0 + np.array([len(prefixes[k][:cuts[k]].encode()) for k in rows], np.int64)
-        at = np.searchsorted(ends, want)
-        for r,k in enumerate(rows):
-            g = int(at[r])
-            if g < tok0[r+1] and ends[g] == want[r] and prefixes[k][:cuts[k]].encode().endswith(table[int(flat[g])]):
-                heads[k] = list(ids_list[k][:g - int(tok0[r]) + 1])
-            else: cuts[k] = 0   # the ids do not reach the cut on a token boundary: encode the whole prefix
-    tails = encode_batch(tok, [p[c:] for p,c in zip(prefixes, cuts)])
-    return [h + t for h,t in zip(heads, tails)]
-
-# %% ../nbs/00_core.ipynb #26c7e5b0
-_PIECE, _BATCH = 1 << 16, 64   # characters of a piece; pieces encoded at once
 _CUT = re.compile(r'(?<=\S) ')   # a space after a non-space character (Python's \s holds all the tokenizer's \s)
 
 @per_tokenizer(stale=lambda v, tok: v[1] != len(tok))
@@ -505,6 +475,57 @@ def _cuts_at_spaces(tok)->tuple:
     pairs = (m.split(' ', 1) if isinstance(m, str) else m for m in model.get('merges', []))
     return not any(b.startswith(r) and a.strip(r) for a,b in pairs), len(tok)   # no merge joins a word to the next
 
+def _space_restart(text:str)->int:
+    "The last position in `text` of a space right after a character that is not whitespace (0: none)."
+    j = len(text)
+    while (j := text.rfind(' ', 0, j)) > 0:
+        if not text[j-1].isspace(): return j   # `str.isspace` is the `\s` of Python's `re`, as in `_CUT`
+    return 0
+
+def _prefix_restart(tok, text:str, prefix:str)->int:
+    "Where in `prefix` (of `text`) the last place is at which `tok` provably starts afresh (0: none)."
+    if not text.startswith(prefix): return 0
+    newline = _restart(prefix) if _restarts_after_newline(tok)[0] else 0
+    return max(newline, _space_restart(prefix)) if _cuts_at_spaces(tok)[0] else newline
+
+def _head(table, ids:list, g:int, head:bytes, text:str)->list:
+    "`ids[:g+1]` where they spell `head` (after SentencePiece's prefix space), else None."
+    got = b''.join(map(table.data.__getitem__, ids[:g+1]))
+    ok = got == head or (table.kind == 'sentencepiece' and got == b' ' + head and not text.startswith(' '))
+    return list(ids[:g+1]) if ok else None
+
+def encode_prefixes(tok,           # The tokenizer
+                    texts:list,    # Texts
+                    ids_list:list, # The ids of each text, as `encode_batch` gives them
+                    prefixes:list, # A prefix of each text (anything else is encoded whole)
+                   )->list:
+    "The ids of each prefix, re-encoding only what follows the last point where `tok` provably starts afresh."
+    if not (len(texts) == len(ids_list) == len(prefixes)):
+        raise ValueError("texts, ids_list and prefixes differ in length")
+    cuts = [_prefix_restart(tok, text, p) if len(ids) else 0 for text,ids,p in zip(texts, ids_list, prefixes)]
+    rows = [k for k,c in enumerate(cuts) if c]
+    heads = [[] for _ in texts]
+    if rows:   # where the ids reach the cut, for all rows at once: byte ends of every token, laid end to end
+        table = bytes_table(tok)
+        flat = np.fromiter(itertools.chain.from_iterable(ids_list[k] for k in rows), np.int64)
+        tok0 = np.concatenate([[0], np.cumsum([len(ids_list[k]) for k in rows])])
+        ends = np.cumsum(table.lens[flat])
+        byte0 = np.concatenate([[0], ends])[tok0[:-1]]
+        sp = table.kind == 'sentencepiece'   # a first token with the prefix space holds one byte more than the text
+        lead = [int(sp and table[ids_list[k][0]][:1] == b' ' and not texts[k].startswith(' ')) for k in rows]
+        want = byte0 + np.array([len(prefixes[k][:cuts[k]].encode()) + s for k,s in zip(rows, lead)], np.int64)
+        at = np.searchsorted(ends, want)
+        for r,k in enumerate(rows):
+            g = int(at[r]) - int(tok0[r])
+            head = _head(table, ids_list[k], g, prefixes[k][:cuts[k]].encode(), texts[k]) \
+                   if g < len(ids_list[k]) and ends[int(at[r])] == want[r] else None
+            if head is None: cuts[k] = 0   # the ids do not spell the text up to the cut: encode the whole prefix
+            else: heads[k] = head
+    tails = encode_batch(tok, [p[c:] for p,c in zip(prefixes, cuts)])
+    return [h + t for h,t in zip(heads, tails)]
+
+# %% ../nbs/00_core.ipynb #26c7e5b0
+_PIECE, _BATCH = 1 << 16, 64   # characters of a piece; pieces encoded at once
 def _pieces(text:str, size:int=_PIECE)->list:
     "`text` cut about every `size` characters, each cut just before a space that follows a non-space character."
     out, i = [], 0
