@@ -68,7 +68,7 @@ def encode_plans(tok, plans:dict)->Encoded:
     ids = dict(zip(keys, encode_batch(tok, [plans[k].plan.text for k in keys]))) if keys else {}
     serve = dict(zip(served, encode_prefixes(tok, [plans[k].plan.text for k in served], [ids[k] for k in served],
                                              [plans[k].serve for k in served])))
-    return Encoded(ids, serve, label_plans(tok, {k: plans[k].plan for k in keys}, ids, source='audit'))
+    return Encoded(ids, serve, label_plans(tok, {k: plans[k].plan for k in keys}, ids, source='audit', counts=True))
 
 # %% ../nbs/06a_checks.ipynb #940020e6
 def special_pattern(tok):
@@ -94,7 +94,7 @@ class RowCheck:
     def kept(self)->int:
         "The trained tokens `max_length` keeps."
         v = self.labelled
-        return sum(l != MASK for l in v.labels[:self.max_length]) if self.truncated else v.trainable
+        return int(np.count_nonzero(np.asarray(v.labels[:self.max_length]) != MASK)) if self.truncated else v.trainable
 
 # %% ../nbs/06a_checks.ipynb #6a2865f9
 def check_truncated(c:RowCheck)->list:

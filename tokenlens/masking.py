@@ -219,7 +219,7 @@ RowLabels.__doc__ = ("One labelled row: its kept ids, labels and attention mask,
                      "and absorbed tokens.")
 _ROW_COLS = RowLabels._fields[:-1] + ('mask_warnings', 'mask_error')
 
-def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
+def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int, counts:bool=False):
     "Columns for rows whose ids spell their text exactly, labelled on flat arrays; the rest for the per-row path."
     keys = list(plans)
     sb = spans_batch(tok, [plans[k].text for k in keys], [ids[k] for k in keys])
@@ -230,7 +230,8 @@ def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
     row_of = np.repeat(np.arange(len(sb.rows)), np.diff(tok0))
     codes = _state_codes(sb.text, cs, ce, special, ranges, row_end=char0[1:][row_of])
     train = _trained(codes, straddle)
-    labels = np.where(train, sb.flat, MASK).tolist()
+    labels = np.where(train, sb.flat, MASK)
+    if not counts: labels = labels.tolist()
     # per-row counts from running sums, so the loop below does no array work: trained, straddling, absorbed tokens
     run = lambda a: np.concatenate([[0], np.cumsum(a)]).tolist()
     trained, straddles, absorbed = run(train), run(codes == 2), run(codes == 3)
@@ -247,6 +248,9 @@ def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int):
             done[k] = _straddle_error(table, ids[k], j, plans[k].text, s, e)
             continue
         truncated, trainable = trained[hi] - trained[lo+keep], trained[lo+keep] - trained[lo]
+        if counts:   # a view of the labels; no lists to build, no warnings to write
+            done[k] = RowLabels(None, labels[lo:lo+keep], None, trainable, nstr, absorbed[hi] - absorbed[lo], None)
+            continue
         warns = list(plans[k].notes) + _row_warnings(n, keep, max_length, truncated, trainable, nstr, straddle)
         done[k] = RowLabels(ids[k][:keep], labels[lo:lo+keep], [1]*keep, trainable, nstr, absorbed[hi] - absorbed[lo], warns)
     return done, rest
@@ -257,11 +261,12 @@ def label_plans(tok,                  # The tokenizer
                 straddle:str='mask',  # Policy for straddling tokens
                 max_length:int=None,  # Truncate to this many tokens
                 source:str='',        # Where the rows came from, for messages
+                counts:bool=False,    # For checks: the counts, and labels as an array (no id or mask lists, no warnings)
                )->dict:
     "key -> `RowLabels`, or the `ValueError` that row raised."
     _check_straddle(straddle)
     max_length = check_size(max_length, 'max_length')
-    done, rest = _label_batch(tok, plans, ids, straddle, max_length)
+    done, rest = _label_batch(tok, plans, ids, straddle, max_length, counts)
     for k in rest:   # ids that do not spell the text byte for byte: the general span path
         p = plans[k]
         try:
