@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_checks.ipynb #bfc78971
 from __future__ import annotations
-import functools, re
+import contextlib, functools, gc, re
 from collections import namedtuple
 from functools import cached_property
 import numpy as np
@@ -224,6 +224,15 @@ def check_row(index:int, fmt:str, c:RowCheck)->RowResult:
         return RowResult(index, fmt, 0, 0, [Finding('bad_row', error_message(c.labelled))])
     return RowResult(index, fmt, len(c.ids), c.kept, _placed(c, [f for check in CHECKS for f in check(c)]))
 
+@contextlib.contextmanager
+def _collector_paused():
+    "Python's cyclic garbage collector paused (if it was running) until the block ends."
+    running = gc.isenabled()
+    gc.disable()
+    try: yield
+    finally:
+        if running: gc.enable()
+
 def check_rows(tok,                     # The tokenizer
                rows:list,               # Rows (dicts, or `BadRow`s)
                start:int=0,             # Index of the first row, for results
@@ -232,12 +241,13 @@ def check_rows(tok,                     # The tokenizer
               )->list:
     "One `RowResult` per row: index, format, tokens, trained tokens and its `Finding`s."
     opts = options or CheckOptions(**kwargs)
-    planned = [_plan(tok, row, opts) for row in rows]
-    plans = {k: p for k,(_,p) in enumerate(planned) if isinstance(p, RowPlan)}
-    enc, tables = encode_plans(tok, plans), (bytes_table(tok), prefix_index(tok), special_pattern(tok))
-    at = lambda k, p: RowCheck(tok, p, enc.ids[k], enc.labelled[k], enc.serve.get(k), opts.max_length, *tables)
-    return [check_row(start + k, fmt, at(k, p)) if k in plans else RowResult(start + k, fmt, 0, 0, [p])
-            for k,(fmt,p) in enumerate(planned)]
+    with _collector_paused():
+        planned = [_plan(tok, row, opts) for row in rows]
+        plans = {k: p for k,(_,p) in enumerate(planned) if isinstance(p, RowPlan)}
+        enc, tables = encode_plans(tok, plans), (bytes_table(tok), prefix_index(tok), special_pattern(tok))
+        at = lambda k, p: RowCheck(tok, p, enc.ids[k], enc.labelled[k], enc.serve.get(k), opts.max_length, *tables)
+        return [check_row(start + k, fmt, at(k, p)) if k in plans else RowResult(start + k, fmt, 0, 0, [p])
+                for k,(fmt,p) in enumerate(planned)]
 
 # %% ../nbs/06a_checks.ipynb #e85c7c4c
 def items(rows:list,          # Dataset rows
