@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 from pathlib import Path
 import tokenlens.core
-from .core import Tokenized, bytes_table, encode_batch, encode_prefixes, show_bytes
+from .core import Tokenized, bytes_table, encode_batch, encode_prefixes, show_bytes, spelling_offset
 from .drift import prefix_drift
 from .formats import Info, NothingToTrain, RowPlan, TurnNote, detect_format, map_fields, plan_row, preference_sides
 from .healing import prefix_index
@@ -88,6 +88,17 @@ class RowCheck:
     def tokens(self)->Tokenized:
         "The training tokens with their character spans."
         return Tokenized(self.text, self.ids, self.tok)
+    @cached_property
+    def spelled(self)->tuple:
+        "`(skip, ends)`: SentencePiece's prefix space (0 or 1) and each token's end byte, where the ids spell the text."
+        skip = spelling_offset(self.table, self.ids, self.text.encode()) if self.ids else None
+        if skip is None: return None
+        return skip, np.cumsum(self.table.lens[np.asarray(self.ids, np.int64)]) - skip
+    def token_at(self, char:int)->int:
+        "The index of the token that covers character `char` (the last token past the end)."
+        if self.spelled is None: return _token_at(self.tokens, char)
+        b = len(self.text[:char].encode())
+        return min(int(np.searchsorted(self.spelled[1], b, side='right')), len(self.ids) - 1)
     @property
     def truncated(self)->bool: return self.max_length is not None and len(self.ids) > self.max_length
     @property
@@ -137,20 +148,44 @@ def check_straddle(c:RowCheck)->list:
     return [Finding('straddle', say, i, tuple(c.tokens.span_array[i].tolist()))]
 
 # %% ../nbs/06a_checks.ipynb #c8fc143f
-def _drift_detail(rep)->str:
+def _drift_detail(rep, at:int=0)->str:
     r = rep.regions[0]
-    return (f"at char {r.char} training has {show_bytes(r.expected)!r} where serving has {show_bytes(r.actual)!r} "
+    return (f"at char {r.char + at} training has {show_bytes(r.expected)!r} where serving has {show_bytes(r.actual)!r} "
             f"({', '.join(r.causes)})")
+
+def _window(c:RowCheck, s:list)->tuple:
+    "`(token, char)`: two tokens before the first id that differs, where both sides spell the text so far; else `(0, 0)`."
+    ids, serve = c.ids, c.plan.serve
+    n = min(len(ids), len(s))
+    w = next((i for i in range(n) if ids[i] != s[i]), n) - 2
+    if w <= 0 or c.spelled is None or not c.text.startswith(serve): return 0, 0
+    b = int(c.spelled[1][w-1])   # the byte where token w starts
+    head = c.text.encode()[:b]
+    try: at = len(head.decode())
+    except UnicodeDecodeError: return 0, 0   # token w starts inside a character
+    return (w, at) if at <= len(serve) and serve.encode().startswith(head) else (0, 0)
+
+def _upto(c:RowCheck, serve:str)->tuple:
+    "`(k, char)`: the tokens that start inside `serve` (a prefix of the spelled text), and where the last one ends."
+    ends, tb = c.spelled[1], c.text.encode()
+    k = min(int(np.searchsorted(ends, len(serve.encode()), side='left')) + 1, len(ends))
+    head = tb[:int(ends[k-1])]
+    try: end = len(head.decode())
+    except UnicodeDecodeError: end = len(head.decode(errors='ignore')) + 1   # it ends inside a character: all of it
+    return k, max(end, len(serve))
 
 def check_drift(c:RowCheck)->list:
     "A `drift` finding when the training ids of the served prompt are not the prompt's own ids."
     if (s := c.serve_ids) is None: return []
     p = c.plan
     if c.text.startswith(p.serve) and c.ids[:len(s)] == s: return []
-    rep = prefix_drift(c.tokens, Tokenized(p.serve, s, c.tok))
+    w, at = _window(c, s)
+    train = Tokenized(c.text[at:(u := _upto(c, p.serve))[1]], c.ids[w:u[0]], c.tok) if w else c.tokens
+    rep = prefix_drift(train, Tokenized(p.serve[at:], s[w:], c.tok))
     if rep.equal: return []
     g, sp = rep.regions[0], rep.expected.spans
-    return [Finding('drift', _drift_detail(rep), g.i0, (g.char, sp[g.i1-1][1] if g.i1 > g.i0 else g.char))]
+    end = sp[g.i1-1][1] if g.i1 > g.i0 else g.char
+    return [Finding('drift', _drift_detail(rep, at), w + g.i0, (at + g.char, at + end))]
 
 # %% ../nbs/06a_checks.ipynb #0de041d2
 def _boundary(table, idx, serve_ids, rest:bytes):
@@ -215,8 +250,7 @@ def _token_at(t:Tokenized, char:int)->int:
 def _placed(c:RowCheck, found:list)->list:
     "`found` with a token index for each finding placed by characters only."
     if not any(f.token is None and f.span for f in found): return found
-    t = c.tokens
-    return [f._replace(token=_token_at(t, f.span[0])) if f.token is None and f.span and len(t) else f for f in found]
+    return [f._replace(token=c.token_at(f.span[0])) if f.token is None and f.span and len(c.ids) else f for f in found]
 
 def check_row(index:int, fmt:str, c:RowCheck)->RowResult:
     "The `RowResult` of one planned row: every check of `CHECKS`, in order."

@@ -311,7 +311,7 @@ class Tokenized:
                  tok,          # The tokenizer the ids come from
                  offsets=None, # Character offsets from the tokenizer, used only where bytes do not spell the text
                 ):
-        store_attr('text,tok')
+        self.text, self.tok = text, tok   # not store_attr: a batch's checks make thousands
         if not isinstance(text, str): raise TypeError(f"text must be a str, got {type(text).__name__}")
         self.table = bytes_table(tok)
         arr = np.asarray(ids, np.int64).reshape(-1)

@@ -110,7 +110,8 @@ def _region_causes(tok, table, e_ids, a_ids, i0, i1, j0, j1)->list:
 class Region:
     "One divergent region: `expected[i0:i1]` was replaced by `actual[j0:j1]`."
     def __init__(self, i0, i1, j0, j1, expected:bytes, actual:bytes, char:int, causes:list):
-        store_attr()
+        self.i0, self.i1, self.j0, self.j1, self.expected, self.actual = i0, i1, j0, j1, expected, actual
+        self.char, self.causes = char, causes
     def __repr__(self):
         return (f"Region(expected[{self.i0}:{self.i1}] {show_bytes(self.expected)!r} -> actual[{self.j0}:{self.j1}] "
                 f"{show_bytes(self.actual)!r} at char {self.char}: {', '.join(self.causes)})")
