@@ -231,7 +231,8 @@ def _cut_at(t:Tokenized, n_chars:int)->Tokenized:
     "The tokens of `t` that lie within its first `n_chars` characters, plus a straddling token if any."
     k = 0
     while k < len(t) and t.spans[k][0] < n_chars: k += 1
-    return Tokenized(t.text[:max(n_chars, t.spans[k-1][1] if k else 0)], t.ids[:k], t.tok)
+    end = max(n_chars, t.spans[k-1][1] if k else 0)
+    return t if k == len(t) and end == len(t.text) else Tokenized(t.text[:end], t.ids[:k], t.tok)
 
 def template_drift(tok,                 # The tokenizer
                    messages:list,       # The conversation up to the answer the model should write
