@@ -482,11 +482,12 @@ def _space_restart(text:str)->int:
         if not text[j-1].isspace(): return j   # `str.isspace` is the `\s` of Python's `re`, as in `_CUT`
     return 0
 
-def _prefix_restart(tok, text:str, prefix:str)->int:
+def _prefix_restart(tok, text:str, prefix:str, proofs:tuple=None)->int:
     "Where in `prefix` (of `text`) the last place is at which `tok` provably starts afresh (0: none)."
     if not text.startswith(prefix): return 0
-    newline = _restart(prefix) if _restarts_after_newline(tok)[0] else 0
-    return max(newline, _space_restart(prefix)) if _cuts_at_spaces(tok)[0] else newline
+    after_newline, at_spaces = proofs or (_restarts_after_newline(tok)[0], _cuts_at_spaces(tok)[0])
+    newline = _restart(prefix) if after_newline else 0
+    return max(newline, _space_restart(prefix)) if at_spaces else newline
 
 def _head(table, ids:list, g:int, head:bytes, text:str)->list:
     "`ids[:g+1]` where they spell `head` (after SentencePiece's prefix space), else None."
@@ -502,7 +503,8 @@ def encode_prefixes(tok,           # The tokenizer
     "The ids of each prefix, re-encoding only what follows the last point where `tok` provably starts afresh."
     if not (len(texts) == len(ids_list) == len(prefixes)):
         raise ValueError("texts, ids_list and prefixes differ in length")
-    cuts = [_prefix_restart(tok, text, p) if len(ids) else 0 for text,ids,p in zip(texts, ids_list, prefixes)]
+    proofs = _restarts_after_newline(tok)[0], _cuts_at_spaces(tok)[0]
+    cuts = [_prefix_restart(tok, text, p, proofs) if len(ids) else 0 for text,ids,p in zip(texts, ids_list, prefixes)]
     rows = [k for k,c in enumerate(cuts) if c]
     heads = [[] for _ in texts]
     if rows:   # where the ids reach the cut, for all rows at once: byte ends of every token, laid end to end
