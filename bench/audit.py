@@ -43,7 +43,8 @@ def stages(tok, data):
     finally:
         for n,f in kept.items(): setattr(C, n, f)
     spent['rest'], names['rest'] = total - sum(spent.values()), 'the rest (batching, results, the report)'
-    for n,label in names.items(): print(f"{spent.get(n, 0):7.3f} s  {spent.get(n, 0)/len(data)*1e6:6.1f} us/row  {label}")
+    for n,label in names.items():
+        print(f"{spent.get(n, 0):7.3f} s  {spent.get(n, 0)/len(data)*1e6:6.1f} us/row  {label}")
     print(f"{total:7.3f} s  in all")
 
 def timed(f):

@@ -130,7 +130,7 @@ def _tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False
 
 @functools.lru_cache(maxsize=64)
 def _compiled(source:str):
-    "The chat template `source` compiled in a sandbox set up as transformers sets up its own; None if it does not compile."
+    "Chat template `source` compiled in a sandbox set up as transformers sets up its own (None: it does not compile)."
     from jinja2.sandbox import ImmutableSandboxedEnvironment
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
                                         extensions=[_Generation, jinja2.ext.loopcontrols])
@@ -150,7 +150,8 @@ def direct_render(tok,                  # The tokenizer
     "The text `apply_chat_template` gives, rendered straight from the compiled template; None where it might differ."
     own = getattr(tok, 'chat_template', None)
     source = own if chat_template is None else chat_template
-    if not isinstance(source, str) or isinstance(own, dict) or not isinstance(messages, list) or not messages: return None
+    if not isinstance(source, str) or isinstance(own, dict): return None
+    if not isinstance(messages, list) or not messages: return None
     if template_kwargs.keys() & _own_options(type(tok)) or not _plain(template_kwargs): return None
     if not all(type(m) is dict and not m.keys() & _REASONING_NAMES and _plain(m) for m in messages): return None
     if (t := _compiled(source)) is None: return None

@@ -154,7 +154,7 @@ def _drift_detail(rep, at:int=0)->str:
             f"({', '.join(r.causes)})")
 
 def _window(c:RowCheck, s:list)->tuple:
-    "`(token, char)`: two tokens before the first id that differs, where both sides spell the text so far; else `(0, 0)`."
+    "`(token, char)`: two tokens before the first id that differs, both sides spelling the text so far; else `(0, 0)`."
     ids, serve = c.ids, c.plan.serve
     n = min(len(ids), len(s))
     w = next((i for i in range(n) if ids[i] != s[i]), n) - 2

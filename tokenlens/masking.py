@@ -261,7 +261,7 @@ def label_plans(tok,                  # The tokenizer
                 straddle:str='mask',  # Policy for straddling tokens
                 max_length:int=None,  # Truncate to this many tokens
                 source:str='',        # Where the rows came from, for messages
-                counts:bool=False,    # For checks: the counts, and labels as an array (no id or mask lists, no warnings)
+                counts:bool=False,    # For checks: counts, and labels as an array (no id or mask lists, no warnings)
                )->dict:
     "key -> `RowLabels`, or the `ValueError` that row raised."
     _check_straddle(straddle)
