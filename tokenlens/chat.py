@@ -152,11 +152,12 @@ def direct_render(tok,                  # The tokenizer
     source = own if chat_template is None else chat_template
     if not isinstance(source, str) or isinstance(own, dict): return None
     if not isinstance(messages, list) or not messages: return None
-    if template_kwargs.keys() & _own_options(type(tok)) or not _plain(template_kwargs): return None
-    if not all(type(m) is dict and not m.keys() & _REASONING_NAMES and _plain(m) for m in messages): return None
-    if (t := _compiled(source)) is None: return None
-    try: return t.render(messages=messages, tools=None, documents=None, add_generation_prompt=add_generation_prompt,
-                         **{**tok.special_tokens_map, **template_kwargs})
+    try:   # anything it cannot look at (data nested past Python's recursion limit) is transformers' to judge
+        if template_kwargs.keys() & _own_options(type(tok)) or not _plain(template_kwargs): return None
+        if not all(type(m) is dict and not m.keys() & _REASONING_NAMES and _plain(m) for m in messages): return None
+        if (t := _compiled(source)) is None: return None
+        return t.render(messages=messages, tools=None, documents=None, add_generation_prompt=add_generation_prompt,
+                        **{**tok.special_tokens_map, **template_kwargs})
     except Exception: return None
 
 # %% ../nbs/01a_chat.ipynb #d8f8c1d4
