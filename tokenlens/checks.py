@@ -58,7 +58,7 @@ def _plan(tok, row, opts:CheckOptions)->tuple:
     except NothingToTrain as e: return fmt, Finding('nothing_to_train', error_message(e))
     except (KeyError, TypeError, ValueError) as e: return fmt, Finding('bad_row', error_message(e))
     except RecursionError:
-        return fmt, Finding('bad_row', "the row nests lists or objects too deeply to read (past Python's recursion limit)")
+        return fmt, Finding('bad_row', "the row nests lists or objects too deeply to read (Python's recursion limit)")
 
 class Encoded(namedtuple('Encoded', 'ids serve labelled')):
     "A batch's plans encoded at once: training ids, serving prompt ids (rows that serve a prompt), labels; by row."
