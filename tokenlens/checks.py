@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 from pathlib import Path
 import tokenlens.core
-from .core import Tokenized, bytes_table, encode_batch, encode_prefixes, show_bytes, spelling_offset
+from .core import Tokenized, bytes_table, encode_batch, encode_prefixes, show_bytes, spans_batch
 from .drift import prefix_drift
 from .formats import Info, NothingToTrain, RowPlan, TurnNote, detect_format, map_fields, plan_row, preference_sides
 from .healing import prefix_index
@@ -91,16 +91,13 @@ class RowCheck:
         "The training tokens with their character spans."
         return Tokenized(self.text, self.ids, self.tok)
     @cached_property
-    def spelled(self)->tuple:
-        "`(skip, ends)`: SentencePiece's prefix space (0 or 1) and each token's end byte, where the ids spell the text."
-        skip = spelling_offset(self.table, self.ids, self.text.encode()) if self.ids else None
-        if skip is None: return None
-        return skip, np.cumsum(self.table.lens[np.asarray(self.ids, np.int64)]) - skip
+    def spans(self)->tuple:
+        "`(starts, ends)`: the training tokens' character spans as arrays (`spans_batch`), where the ids spell the text."
+        sb = spans_batch(self.tok, [self.text], [self.ids])
+        return None if sb.rest else (sb.starts, sb.ends)
     def token_at(self, char:int)->int:
         "The index of the token that covers character `char` (the last token past the end)."
-        if self.spelled is None: return _token_at(self.tokens, char)
-        b = len(self.text[:char].encode())
-        return min(int(np.searchsorted(self.spelled[1], b, side='right')), len(self.ids) - 1)
+        return _token_at(self.tokens.span_array[:, 1] if self.spans is None else self.spans[1], char)
     @property
     def truncated(self)->bool: return self.max_length is not None and len(self.ids) > self.max_length
     @property
@@ -156,25 +153,20 @@ def _drift_detail(rep, at:int=0)->str:
             f"({', '.join(r.causes)})")
 
 def _window(c:RowCheck, s:list)->tuple:
-    "`(token, char)`: two tokens before the first id that differs, both sides spelling the text so far; else `(0, 0)`."
+    "`(token, char)`: two tokens before the first id that differs, on a character both sides share; else `(0, 0)`."
     ids, serve = c.ids, c.plan.serve
     n = min(len(ids), len(s))
     w = next((i for i in range(n) if ids[i] != s[i]), n) - 2
-    if w <= 0 or c.spelled is None or not c.text.startswith(serve): return 0, 0
-    b = int(c.spelled[1][w-1])   # the byte where token w starts
-    head = c.text.encode()[:b]
-    try: at = len(head.decode())
-    except UnicodeDecodeError: return 0, 0   # token w starts inside a character
-    return (w, at) if at <= len(serve) and serve.encode().startswith(head) else (0, 0)
+    if w <= 0 or c.spans is None or not c.text.startswith(serve): return 0, 0
+    starts, ends = c.spans
+    at = int(starts[w])
+    return (w, at) if ends[w-1] <= at < len(serve) else (0, 0)   # not where token w starts inside a character
 
 def _upto(c:RowCheck, serve:str)->tuple:
-    "`(k, char)`: the tokens that start inside `serve` (a prefix of the spelled text), and where the last one ends."
-    ends, tb = c.spelled[1], c.text.encode()
-    k = min(int(np.searchsorted(ends, len(serve.encode()), side='left')) + 1, len(ends))
-    head = tb[:int(ends[k-1])]
-    try: end = len(head.decode())
-    except UnicodeDecodeError: end = len(head.decode(errors='ignore')) + 1   # it ends inside a character: all of it
-    return k, max(end, len(serve))
+    "`(k, char)`: the tokens that start inside `serve` and where the last one ends, as `prefix_drift` cuts them."
+    starts, ends = c.spans
+    k = int(np.searchsorted(starts, len(serve), side='left'))
+    return k, max(len(serve), int(ends[k-1]) if k else 0)
 
 def check_drift(c:RowCheck)->list:
     "A `drift` finding when the training ids of the served prompt are not the prompt's own ids."
@@ -245,9 +237,9 @@ def check_special_text(c:RowCheck)->list:
 CHECKS = (check_truncated, check_nothing_to_train, check_template, check_turns, check_straddle, check_drift,
           check_boundary_bias, check_missing_bytes, check_special_text)
 
-def _token_at(t:Tokenized, char:int)->int:
-    "The index of the token of `t` that covers character `char` (the last token past the end)."
-    return min(int(np.searchsorted(t.span_array[:, 1], char, side='right')), len(t) - 1)
+def _token_at(ends, char:int)->int:
+    "The index of the token that covers character `char`, from the tokens' character `ends` (the last past the end)."
+    return min(int(np.searchsorted(ends, char, side='right')), len(ends) - 1)
 
 def _placed(c:RowCheck, found:list)->list:
     "`found` with a token index for each finding placed by characters only."

@@ -489,12 +489,6 @@ def _prefix_restart(tok, text:str, prefix:str, proofs:tuple=None)->int:
     newline = _restart(prefix) if after_newline else 0
     return max(newline, _space_restart(prefix)) if at_spaces else newline
 
-def _head(table, ids:list, g:int, head:bytes, text:str)->list:
-    "`ids[:g+1]` where they spell `head` (after SentencePiece's prefix space), else None."
-    got = b''.join(map(table.data.__getitem__, ids[:g+1]))
-    ok = got == head or (table.kind == 'sentencepiece' and got == b' ' + head and not text.startswith(' '))
-    return list(ids[:g+1]) if ok else None
-
 def encode_prefixes(tok,           # The tokenizer
                     texts:list,    # Texts
                     ids_list:list, # The ids of each text, as `encode_batch` gives them
@@ -513,16 +507,14 @@ def encode_prefixes(tok,           # The tokenizer
         tok0 = np.concatenate([[0], np.cumsum([len(ids_list[k]) for k in rows])])
         ends = np.cumsum(table.lens[flat])
         byte0 = np.concatenate([[0], ends])[tok0[:-1]]
-        sp = table.kind == 'sentencepiece'   # a first token with the prefix space holds one byte more than the text
-        lead = [int(sp and table[ids_list[k][0]][:1] == b' ' and not texts[k].startswith(' ')) for k in rows]
-        want = byte0 + np.array([len(prefixes[k][:cuts[k]].encode()) + s for k,s in zip(rows, lead)], np.int64)
+        skips = [spelling_offset(table, ids_list[k], texts[k].encode()) for k in rows]   # None: ids not the text's
+        want = byte0 + np.array([len(prefixes[k][:cuts[k]].encode()) + (s or 0) for k,s in zip(rows, skips)], np.int64)
         at = np.searchsorted(ends, want)
         for r,k in enumerate(rows):
             g = int(at[r]) - int(tok0[r])
-            head = _head(table, ids_list[k], g, prefixes[k][:cuts[k]].encode(), texts[k]) \
-                   if g < len(ids_list[k]) and ends[int(at[r])] == want[r] else None
-            if head is None: cuts[k] = 0   # the ids do not spell the text up to the cut: encode the whole prefix
-            else: heads[k] = head
+            if skips[r] is not None and g < len(ids_list[k]) and ends[int(at[r])] == want[r]:
+                heads[k] = list(ids_list[k][:g+1])
+            else: cuts[k] = 0   # the ids do not spell the text, or not up to the cut on a token boundary
     tails = encode_batch(tok, [p[c:] for p,c in zip(prefixes, cuts)])
     return [h + t for h,t in zip(heads, tails)]
 
