@@ -92,7 +92,7 @@ class RowCheck:
         return Tokenized(self.text, self.ids, self.tok)
     @cached_property
     def spans(self)->tuple:
-        "`(starts, ends)`: the training tokens' character spans as arrays (`spans_batch`), where the ids spell the text."
+        "`(starts, ends)`: the training tokens' character spans (`spans_batch`), where the ids spell the text."
         sb = spans_batch(self.tok, [self.text], [self.ids])
         return None if sb.rest else (sb.starts, sb.ends)
     def token_at(self, char:int)->int:
