@@ -28,7 +28,8 @@ def stages(tok, data):
     "Time (CPU, one process) spent in each stage of `checks.check_rows` over `data`, by wrapping the stages."
     import tokenlens.checks as C
     spent, names = {}, {'_plan': 'plan rows (chat renders included)', 'encode_batch': 'encode training texts',
-                        'encode_prefixes': 'encode serving prompts (tails)', 'label_plans': 'label',
+                        'spans_batch': 'character spans of the tokens', 'encode_prefixes': 'encode serving prompts (tails)',
+                        'label_plans': 'label',
                         'check_row': 'checks (drift, boundary, ...)'}
     def timing(f, name):
         def g(*a, **k):

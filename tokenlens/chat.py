@@ -4,7 +4,7 @@
 
 # %% ../nbs/01a_chat.ipynb #00a6e58c
 from __future__ import annotations
-import functools, inspect, json, re
+import contextlib, contextvars, functools, inspect, json, re
 from datetime import datetime
 import jinja2, jinja2.ext
 from collections import namedtuple
@@ -13,7 +13,7 @@ from os.path import commonprefix
 # %% auto #0
 __all__ = ['ROLES', 'NO_TEMPLATE', 'REASONING', 'Slot', 'Layout', 'check_messages', 'parse_role_map', 'parse_template_kwargs',
            'Info', 'TurnNote', 'direct_render', 'check_chat_template', 'apply_template', 'join_text_parts',
-           'render_chat', 'unused_tag', 'slot_name', 'layout_chat']
+           'render_chat', 'unused_tag', 'remembered_renders', 'slot_name', 'layout_chat']
 
 # %% ../nbs/01a_chat.ipynb #e8c45481
 ROLES = ('system', 'user', 'assistant', 'tool', 'developer', 'function', 'ipython')
@@ -375,6 +375,26 @@ def _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, 
         if k not in eot and term and R.startswith(term, tool[k][1]): eot[k] = (tool[k][1], tool[k][1] + len(term))
     return tool, eot
 
+# %% ../nbs/01a_chat.ipynb #15918ae9
+_MEMO = contextvars.ContextVar('tokenlens_marked_renders', default=None)
+
+@contextlib.contextmanager
+def remembered_renders():
+    "Inside the block, `layout_chat` renders each conversation of placeholders once, and looks it up after."
+    token = _MEMO.set({})
+    try: yield
+    finally: _MEMO.reset(token)
+
+def _remembered(render, msgs:list, tok, chat_template, template_kwargs:dict)->str:
+    "`render(msgs)`, looked up when it was rendered before in `remembered_renders` and provably renders the same."
+    if (memo := _MEMO.get()) is None: return render(msgs)
+    source = getattr(tok, 'chat_template', None) if chat_template is None else chat_template
+    if not isinstance(source, str) or 'strftime_now' in source or 'random' in source: return render(msgs)
+    try: key = hash(k := (id(tok), source, tuple(template_kwargs.items()), tuple(tuple(m.items()) for m in msgs)))
+    except TypeError: return render(msgs)   # a list or a dict in a message: not looked up
+    if (hit := memo.get(k)) is None: hit = memo[k] = render(msgs)
+    return hit
+
 # %% ../nbs/01a_chat.ipynb #9c63a94e
 Layout = namedtuple('Layout', 'text slots spans tool_calls eot notes')
 Layout.__doc__ = ("A rendered conversation: each slot's `(start, end, how)` in `text` (or None), each message's "
@@ -426,6 +446,7 @@ def layout_chat(tok,                    # The tokenizer
                )->Layout:
     "Where the chat template writes each string of `messages`, their tool calls and their end-of-turn text."
     render = lambda msgs: apply_template(tok, msgs, chat_template, **template_kwargs)
+    marked = lambda msgs: _remembered(render, msgs, tok, chat_template, template_kwargs)   # placeholders only
     check_chat_template(tok, chat_template)
     notes, flat = [], False
     try: R = render(messages)
@@ -439,12 +460,12 @@ def layout_chat(tok,                    # The tokenizer
     marks = [f'{tag}x{i}{tag}' for i in range(len(slots))]
     markers = _with_markers(messages, slots, marks)
     if flat: markers = join_text_parts(markers)[0]
-    M = render(markers)
+    M = marked(markers)
     counts = [M.count(mk) for mk in marks]
     for s,n in zip(slots, counts):
         if n == 0: notes.append(f"{slot_name(s)} is not in the rendered text: the template leaves it out")
         if n > 1: notes.append(f"{slot_name(s)} is rendered {n} times, so it cannot be located")
     order = sorted((M.index(mk), i) for i,mk in enumerate(marks) if counts[i] == 1)
     spans, pieces = _locate(R, M, slots, marks, order, notes)
-    tool, eot = _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, notes, eot_for)
+    tool, eot = _tails(R, M, messages, markers, slots, marks, spans, order, pieces, marked, notes, eot_for)
     return Layout(R, slots, spans, tool, eot, notes)

@@ -11,6 +11,7 @@ import numpy as np
 from pathlib import Path
 import tokenlens.core
 from .core import Tokenized, bytes_table, encode_batch, encode_prefixes, show_bytes, spans_batch
+from .chat import remembered_renders
 from .drift import prefix_drift
 from .formats import Info, NothingToTrain, RowPlan, TurnNote, detect_format, map_fields, plan_row, preference_sides
 from .healing import prefix_index
@@ -60,17 +61,23 @@ def _plan(tok, row, opts:CheckOptions)->tuple:
     except RecursionError:
         return fmt, Finding('bad_row', "the row nests lists or objects too deeply to read (Python's recursion limit)")
 
-class Encoded(namedtuple('Encoded', 'ids serve labelled')):
+class Encoded(namedtuple('Encoded', 'ids serve labelled spans row')):
     "A batch's plans encoded at once: training ids, serving prompt ids (rows that serve a prompt), labels; by row."
 
 def encode_plans(tok, plans:dict)->Encoded:
     "Encode the texts and serving prompts of `plans` (`{row: RowPlan}`) in batched calls, and label them."
     keys = list(plans)
-    served = [k for k in keys if plans[k].serve]
-    ids = dict(zip(keys, encode_batch(tok, [plans[k].plan.text for k in keys]))) if keys else {}
-    serve = dict(zip(served, encode_prefixes(tok, [plans[k].plan.text for k in served], [ids[k] for k in served],
-                                             [plans[k].serve for k in served])))
-    return Encoded(ids, serve, label_plans(tok, {k: plans[k].plan for k in keys}, ids, source='audit', counts=True))
+    if not keys: return Encoded({}, {}, {}, None, {})
+    texts = [plans[k].plan.text for k in keys]
+    ids = encode_batch(tok, texts)
+    sb = spans_batch(tok, texts, ids)   # once: the serving prompts' cuts, the labels and the drift window read them
+    at = [i for i,k in enumerate(keys) if plans[k].serve]
+    serve = encode_prefixes(tok, [texts[i] for i in at], [ids[i] for i in at], [plans[keys[i]].serve for i in at],
+                            sb, at)
+    ids = dict(zip(keys, ids))
+    labelled = label_plans(tok, {k: plans[k].plan for k in keys}, ids, source='audit', counts=True, spans=sb)
+    row = {keys[i]: r for r,i in enumerate(sb.rows)}   # a plan -> its row in `sb` (none: its ids do not spell it)
+    return Encoded(ids, dict(zip([keys[i] for i in at], serve)), labelled, sb, row)
 
 # %% ../nbs/06a_checks.ipynb #940020e6
 def special_pattern(tok):
@@ -81,9 +88,11 @@ def special_pattern(tok):
 
 class RowCheck:
     "What the checks of one planned row read: its plan, ids, labels and serving ids, the limit, the tokenizer's tables."
-    def __init__(self, tok, plan:RowPlan, ids:list, labelled, serve_ids:list, max_length:int, table, idx, special):
+    def __init__(self, tok, plan:RowPlan, ids:list, labelled, serve_ids:list, max_length:int, table, idx, special,
+                 batch:tuple=None):   # `(SpanBatch, row)` when the batch's spans hold this row (row None: they do not)
         self.tok, self.plan, self.ids, self.labelled, self.serve_ids = tok, plan, ids, labelled, serve_ids
         self.max_length, self.table, self.idx, self.special = max_length, table, idx, special   # per row: no store_attr
+        self.batch = batch
     @property
     def text(self)->str: return self.plan.plan.text
     @cached_property
@@ -93,8 +102,10 @@ class RowCheck:
     @cached_property
     def spans(self)->tuple:
         "`(starts, ends)`: the training tokens' character spans (`spans_batch`), where the ids spell the text."
-        sb = spans_batch(self.tok, [self.text], [self.ids])
-        return None if sb.rest else (sb.starts, sb.ends)
+        sb, r = self.batch or (spans_batch(self.tok, [self.text], [self.ids]), 0)
+        if r is None or not sb.rows: return None
+        lo, hi, c0 = sb.tok0[r], sb.tok0[r+1], sb.char0[r]
+        return sb.starts[lo:hi] - c0, sb.ends[lo:hi] - c0
     def token_at(self, char:int)->int:
         "The index of the token that covers character `char` (the last token past the end)."
         return _token_at(self.tokens.span_array[:, 1] if self.spans is None else self.spans[1], char)
@@ -269,11 +280,12 @@ def check_rows(tok,                     # The tokenizer
               )->list:
     "One `RowResult` per row: index, format, tokens, trained tokens and its `Finding`s."
     opts = options or CheckOptions(**kwargs)
-    with _collector_paused():
+    with _collector_paused(), remembered_renders():   # a batch's conversations share a few placeholder renders
         planned = [_plan(tok, row, opts) for row in rows]
         plans = {k: p for k,(_,p) in enumerate(planned) if isinstance(p, RowPlan)}
         enc, tables = encode_plans(tok, plans), (bytes_table(tok), prefix_index(tok), special_pattern(tok))
-        at = lambda k, p: RowCheck(tok, p, enc.ids[k], enc.labelled[k], enc.serve.get(k), opts.max_length, *tables)
+        at = lambda k, p: RowCheck(tok, p, enc.ids[k], enc.labelled[k], enc.serve.get(k), opts.max_length, *tables,
+                                   (enc.spans, enc.row.get(k)))
         return [check_row(start + k, fmt, at(k, p)) if k in plans else RowResult(start + k, fmt, 0, 0, [p])
                 for k,(fmt,p) in enumerate(planned)]
 

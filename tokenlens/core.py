@@ -13,8 +13,8 @@ from fastcore.basics import store_attr
 # %% auto #0
 __all__ = ['WHITESPACE', 'TORCH_INSTALL', 'byte_level_alphabet', 'vocab_kind', 'piece_bytes', 'BytesTable', 'per_tokenizer',
            'bytes_table', 'visible', 'show_bytes', 'spelling_offset', 'Spans', 'token_spans', 'Tokenized', 'tokenize',
-           'check_spans', 'check_ids', 'check_size', 'from_ids', 'encode_batch', 'encode_prefixes', 'SpanBatch',
-           'spans_batch', 'grapheme_groups', 'spans_table', 'needs_torch']
+           'check_spans', 'check_ids', 'check_size', 'from_ids', 'encode_batch', 'SpanBatch', 'spans_batch',
+           'encode_prefixes', 'grapheme_groups', 'spans_table', 'needs_torch']
 
 # %% ../nbs/00_core.ipynb #4a7111df
 def byte_level_alphabet()->dict:
@@ -432,6 +432,32 @@ def encode_batch(tok, texts:list, add_special_tokens:bool=False)->list:
         return [e.ids for e in backend.encode_batch_fast(list(texts), add_special_tokens=add_special_tokens)]
     return tok(list(texts), add_special_tokens=add_special_tokens)['input_ids']
 
+# %% ../nbs/00_core.ipynb #d521b53e
+class SpanBatch:
+    "Character spans of many rows at once, laid end to end: row `r`'s tokens are `flat[tok0[r]:tok0[r+1]]`."
+    def __init__(self, rows, rest, text, flat, tok0, char0, starts, ends, special):
+        store_attr()
+
+def spans_batch(tok,           # The tokenizer
+                texts:list,    # Texts
+                ids_list:list, # The ids of each text
+               )->SpanBatch:
+    "Spans for every row whose ids spell its text exactly, computed together; the other rows' indices in `rest`."
+    table = bytes_table(tok)
+    rows, rest, skips = [], [], []
+    for k,(text,ids) in enumerate(zip(texts, ids_list)):
+        skip = spelling_offset(table, ids, text.encode()) if len(ids) else None
+        if skip is None: rest.append(k)
+        else:
+            rows.append(k)
+            skips.append(skip)
+    kept = [texts[k] for k in rows]
+    flat, tok0, bs, be = _exact_byte_spans(table, [ids_list[k] for k in rows], skips)
+    text = ''.join(kept)
+    cs, ce = _byte_to_char(text, text.encode(), bs, be)
+    char0 = np.concatenate([[0], np.cumsum([len(t) for t in kept])]).astype(np.int64)
+    return SpanBatch(rows, rest, text, flat, tok0, char0, cs, ce, table.special_mask[flat])
+
 # %% ../nbs/00_core.ipynb #b7c0b0f3
 def _plain_spec(tok)->dict:
     "The JSON spec of `tok`'s fast backend when it has no normalizer (one could rewrite any text), else None."
@@ -489,10 +515,44 @@ def _prefix_restart(tok, text:str, prefix:str, proofs:tuple=None)->int:
     newline = _restart(prefix) if after_newline else 0
     return max(newline, _space_restart(prefix)) if at_spaces else newline
 
-def encode_prefixes(tok,           # The tokenizer
-                    texts:list,    # Texts
-                    ids_list:list, # The ids of each text, as `encode_batch` gives them
-                    prefixes:list, # A prefix of each text (anything else is encoded whole)
+_SHORT, _REMEMBER = 64, 1 << 14   # a tail this short is remembered; at most this many per tokenizer
+
+@per_tokenizer(stale=lambda v, tok: v[1] != len(tok))
+def _known_tails(tok)->tuple:
+    "`({tail: ids}, size)`: the short prompt tails `tok` has encoded, kept where its encoding is proven deterministic."
+    return {}, len(tok)
+
+def _encode_tails(tok, tails:list, proven:bool)->list:
+    "The ids of each tail; a short one that was encoded before is looked up (only where `proven`: no BPE dropout)."
+    if not proven: return encode_batch(tok, tails)
+    known = _known_tails(tok)[0]
+    new = list(dict.fromkeys(t for t in tails if len(t) <= _SHORT and t not in known))
+    if len(known) + len(new) > _REMEMBER: known.clear()
+    known.update(zip(new, encode_batch(tok, new) if new else []))
+    long = [t for t in tails if len(t) > _SHORT]
+    far = iter(encode_batch(tok, long) if long else [])
+    return [known[t] if len(t) <= _SHORT else next(far) for t in tails]
+
+def _heads(spans:SpanBatch, rows:list, cuts:list)->list:
+    "How many tokens of row `rows[i]` of `spans` end by character `cuts[i]`; None: no token boundary there (or no row)."
+    out = [None] * len(rows)
+    got = [i for i,r in enumerate(rows) if r is not None]
+    if not got: return out
+    r = np.array([rows[i] for i in got], np.int64)
+    want = spans.char0[r] + np.array([cuts[i] for i in got], np.int64)
+    lo, hi, last = spans.tok0[r], spans.tok0[r+1], len(spans.ends) - 1
+    g = np.minimum(np.searchsorted(spans.ends, want), last)   # the first token ending at or after the cut
+    ok = (g < hi) & (spans.ends[g] == want) & ((g + 1 == hi) | (spans.starts[np.minimum(g + 1, last)] >= want))
+    for i,n,good in zip(got, (g - lo + 1).tolist(), ok.tolist()):   # (a token ending inside a character is no boundary)
+        if good: out[i] = n
+    return out
+
+def encode_prefixes(tok,                   # The tokenizer
+                    texts:list,            # Texts
+                    ids_list:list,         # The ids of each text, as `encode_batch` gives them
+                    prefixes:list,         # A prefix of each text (anything else is encoded whole)
+                    spans:SpanBatch=None,  # `spans_batch` of texts that hold these, if the caller has made it
+                    at:list=None,          # Which text of `spans` each text is (default: 0, 1, 2, ...)
                    )->list:
     "The ids of each prefix, re-encoding only what follows the last point where `tok` provably starts afresh."
     if not (len(texts) == len(ids_list) == len(prefixes)):
@@ -501,21 +561,14 @@ def encode_prefixes(tok,           # The tokenizer
     cuts = [_prefix_restart(tok, text, p, proofs) if len(ids) else 0 for text,ids,p in zip(texts, ids_list, prefixes)]
     rows = [k for k,c in enumerate(cuts) if c]
     heads = [[] for _ in texts]
-    if rows:   # where the ids reach the cut, for all rows at once: byte ends of every token, laid end to end
-        table = bytes_table(tok)
-        flat = np.fromiter(itertools.chain.from_iterable(ids_list[k] for k in rows), np.int64)
-        tok0 = np.concatenate([[0], np.cumsum([len(ids_list[k]) for k in rows])])
-        ends = np.cumsum(table.lens[flat])
-        byte0 = np.concatenate([[0], ends])[tok0[:-1]]
-        skips = [spelling_offset(table, ids_list[k], texts[k].encode()) for k in rows]   # None: ids not the text's
-        want = byte0 + np.array([len(prefixes[k][:cuts[k]].encode()) + (s or 0) for k,s in zip(rows, skips)], np.int64)
-        at = np.searchsorted(ends, want)
-        for r,k in enumerate(rows):
-            g = int(at[r]) - int(tok0[r])
-            if skips[r] is not None and g < len(ids_list[k]) and ends[int(at[r])] == want[r]:
-                heads[k] = list(ids_list[k][:g+1])
-            else: cuts[k] = 0   # the ids do not spell the text, or not up to the cut on a token boundary
-    tails = encode_batch(tok, [p[c:] for p,c in zip(prefixes, cuts)])
+    if rows:   # where the ids reach the cut: the character spans of every row, laid end to end
+        if spans is None: spans, pos = spans_batch(tok, *zip(*[(texts[k], ids_list[k]) for k in rows])), range(len(rows))
+        else: pos = [at[k] if at is not None else k for k in rows]
+        place = {b: r for r,b in enumerate(spans.rows)}   # a text of `spans` -> its row among those whose ids spell it
+        for k,n in zip(rows, _heads(spans, [place.get(b) for b in pos], [cuts[k] for k in rows])):
+            if n is None: cuts[k] = 0   # the ids do not spell the text, or not up to the cut on a token boundary
+            else: heads[k] = ids_list[k][:n]
+    tails = _encode_tails(tok, [p[c:] for p,c in zip(prefixes, cuts)], any(proofs))
     return [h + t for h,t in zip(heads, tails)]
 
 # %% ../nbs/00_core.ipynb #26c7e5b0
@@ -539,32 +592,6 @@ def _encode_long(tok, texts:list, size:int=_PIECE, long:int=_LONG)->list:
         encoded = backend.encode_batch_fast([p for _,p in part], add_special_tokens=False)
         for (k,_), e in zip(part, encoded): ids[k] += e.ids
     return ids
-
-# %% ../nbs/00_core.ipynb #d521b53e
-class SpanBatch:
-    "Character spans of many rows at once, laid end to end: row `r`'s tokens are `flat[tok0[r]:tok0[r+1]]`."
-    def __init__(self, rows, rest, text, flat, tok0, char0, starts, ends, special):
-        store_attr()
-
-def spans_batch(tok,           # The tokenizer
-                texts:list,    # Texts
-                ids_list:list, # The ids of each text
-               )->SpanBatch:
-    "Spans for every row whose ids spell its text exactly, computed together; the other rows' indices in `rest`."
-    table = bytes_table(tok)
-    rows, rest, skips = [], [], []
-    for k,(text,ids) in enumerate(zip(texts, ids_list)):
-        skip = spelling_offset(table, ids, text.encode()) if len(ids) else None
-        if skip is None: rest.append(k)
-        else:
-            rows.append(k)
-            skips.append(skip)
-    kept = [texts[k] for k in rows]
-    flat, tok0, bs, be = _exact_byte_spans(table, [ids_list[k] for k in rows], skips)
-    text = ''.join(kept)
-    cs, ce = _byte_to_char(text, text.encode(), bs, be)
-    char0 = np.concatenate([[0], np.cumsum([len(t) for t in kept])]).astype(np.int64)
-    return SpanBatch(rows, rest, text, flat, tok0, char0, cs, ce, table.special_mask[flat])
 
 # %% ../nbs/00_core.ipynb #a1ea7281
 def grapheme_groups(t:Tokenized)->list:

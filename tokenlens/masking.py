@@ -219,10 +219,10 @@ RowLabels.__doc__ = ("One labelled row: its kept ids, labels and attention mask,
                      "and absorbed tokens.")
 _ROW_COLS = RowLabels._fields[:-1] + ('mask_warnings', 'mask_error')
 
-def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int, counts:bool=False):
+def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int, counts:bool=False, spans=None):
     "Columns for rows whose ids spell their text exactly, labelled on flat arrays; the rest for the per-row path."
     keys = list(plans)
-    sb = spans_batch(tok, [plans[k].text for k in keys], [ids[k] for k in keys])
+    sb = spans if spans is not None else spans_batch(tok, [plans[k].text for k in keys], [ids[k] for k in keys])
     done, rest = {}, [keys[i] for i in sb.rest]
     if not sb.rows: return done, rest
     table, cs, ce, special, char0, tok0 = bytes_table(tok), sb.starts, sb.ends, sb.special, sb.char0, sb.tok0
@@ -262,11 +262,12 @@ def label_plans(tok,                  # The tokenizer
                 max_length:int=None,  # Truncate to this many tokens
                 source:str='',        # Where the rows came from, for messages
                 counts:bool=False,    # For checks: counts, and labels as an array (no id or mask lists, no warnings)
+                spans=None,           # `core.spans_batch` of the plans' texts, in the order of `plans`, if already made
                )->dict:
     "key -> `RowLabels`, or the `ValueError` that row raised."
     _check_straddle(straddle)
     max_length = check_size(max_length, 'max_length')
-    done, rest = _label_batch(tok, plans, ids, straddle, max_length, counts)
+    done, rest = _label_batch(tok, plans, ids, straddle, max_length, counts, spans)
     for k in rest:   # ids that do not spell the text byte for byte: the general span path
         p = plans[k]
         try:
