@@ -375,7 +375,7 @@ def _tails(R, M, messages, markers, slots, marks, spans, order, pieces, render, 
         if k not in eot and term and R.startswith(term, tool[k][1]): eot[k] = (tool[k][1], tool[k][1] + len(term))
     return tool, eot
 
-# %% ../nbs/01a_chat.ipynb #15918ae9
+# %% ../nbs/01a_chat.ipynb #77842bb8
 _MEMO = contextvars.ContextVar('tokenlens_marked_renders', default=None)
 
 @contextlib.contextmanager

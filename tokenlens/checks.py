@@ -286,8 +286,10 @@ def check_rows(tok,                     # The tokenizer
         enc, tables = encode_plans(tok, plans), (bytes_table(tok), prefix_index(tok), special_pattern(tok))
         at = lambda k, p: RowCheck(tok, p, enc.ids[k], enc.labelled[k], enc.serve.get(k), opts.max_length, *tables,
                                    (enc.spans, enc.row.get(k)))
-        return [check_row(start + k, fmt, at(k, p)) if k in plans else RowResult(start + k, fmt, 0, 0, [p])
-                for k,(fmt,p) in enumerate(planned)]
+        results = [check_row(start + k, fmt, at(k, p)) if k in plans else RowResult(start + k, fmt, 0, 0, [p])
+                   for k,(fmt,p) in enumerate(planned)]
+        del planned, plans, enc, at   # freed now, so the collector, running again, has only the results to look at
+    return results
 
 # %% ../nbs/06a_checks.ipynb #e85c7c4c
 def items(rows:list,          # Dataset rows
