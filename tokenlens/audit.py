@@ -96,7 +96,7 @@ def _numbered(results_batches, kinds:set, fields:dict):
             side = getattr(w, 'side', None)
             row += side in (None, SIDES[0])
             found = [_their_names(f, fields) for f in r.findings if f.kind in kinds]
-            out.append(r._replace(findings=found, row=row, side=side))
+            out.append(RowResult(r.index, r.format, r.tokens, r.trained, found, row, side))   # not `_replace`: slower
         yield out, b
 
 def _served(results_batches, tok, client:ServerClient, opts:CheckOptions):

@@ -49,13 +49,13 @@ class RowResult(namedtuple('RowResult', 'index format tokens trained findings ro
         return self.index if self.row is None else self.row
 
 # %% ../nbs/06a_checks.ipynb #9fc75d2d
-def _plan(tok, row, opts:CheckOptions)->tuple:
-    "`(format, RowPlan)` of a row, or `(format, Finding)` when it cannot be planned."
+def _plan(tok, row, opts:CheckOptions, kw:dict=None)->tuple:
+    "`(format, RowPlan)` of a row, or `(format, Finding)` when it cannot be planned (`kw`: `opts.plan_kwargs`, if made)."
     if isinstance(row, BadRow): return None, Finding('bad_row', row.message)
     fmt = None
     try:
         fmt = detect_format(row) if opts.format == 'auto' else opts.format
-        return fmt, plan_row(tok, row, **{**opts.plan_kwargs, 'format': fmt})   # detected once
+        return fmt, plan_row(tok, row, **{**(kw or opts.plan_kwargs), 'format': fmt})   # detected once
     except NothingToTrain as e: return fmt, Finding('nothing_to_train', error_message(e))
     except (KeyError, TypeError, ValueError) as e: return fmt, Finding('bad_row', error_message(e))
     except RecursionError:
@@ -281,7 +281,8 @@ def check_rows(tok,                     # The tokenizer
     "One `RowResult` per row: index, format, tokens, trained tokens and its `Finding`s."
     opts = options or CheckOptions(**kwargs)
     with _collector_paused(), remembered_renders():   # a batch's conversations share a few placeholder renders
-        planned = [_plan(tok, row, opts) for row in rows]
+        kw = opts.plan_kwargs
+        planned = [_plan(tok, row, opts, kw) for row in rows]
         plans = {k: p for k,(_,p) in enumerate(planned) if isinstance(p, RowPlan)}
         enc, tables = encode_plans(tok, plans), (bytes_table(tok), prefix_index(tok), special_pattern(tok))
         at = lambda k, p: RowCheck(tok, p, enc.ids[k], enc.labelled[k], enc.serve.get(k), opts.max_length, *tables,

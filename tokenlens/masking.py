@@ -226,33 +226,37 @@ def _label_batch(tok, plans:dict, ids:dict, straddle:str, max_length:int, counts
     done, rest = {}, [keys[i] for i in sb.rest]
     if not sb.rows: return done, rest
     table, cs, ce, special, char0, tok0 = bytes_table(tok), sb.starts, sb.ends, sb.special, sb.char0, sb.tok0
-    ranges = [(int(char0[r])+a, int(char0[r])+b) for r,i in enumerate(sb.rows) for a,b in plans[keys[i]].ranges]
+    c0 = char0.tolist()
+    ranges = [(c0[r]+a, c0[r]+b) for r,i in enumerate(sb.rows) for a,b in plans[keys[i]].ranges]
     row_of = np.repeat(np.arange(len(sb.rows)), np.diff(tok0))
     codes = _state_codes(sb.text, cs, ce, special, ranges, row_end=char0[1:][row_of])
     train = _trained(codes, straddle)
     labels = np.where(train, sb.flat, MASK)
     if not counts: labels = labels.tolist()
-    # per-row counts from running sums, so the loop below does no array work: trained, straddling, absorbed tokens
-    run = lambda a: np.concatenate([[0], np.cumsum(a)]).tolist()
-    trained, straddles, absorbed = run(train), run(codes == 2), run(codes == 3)
-    bounds = tok0.tolist()
+    # per-row counts from running sums, all rows at once, so the loop below does no array work
+    run = lambda a: np.concatenate([[0], np.cumsum(a)])
+    lo_, hi_ = tok0[:-1], tok0[1:]
+    cut_ = hi_ if max_length is None else np.minimum(hi_, lo_ + max_length)
+    trained = run(train)
+    straddles, absorbed = (np.diff(run(codes == c)[tok0]).tolist() for c in (2, 3))   # straddling, absorbed tokens
+    kept_, past = (trained[cut_] - trained[lo_]).tolist(), (trained[hi_] - trained[cut_]).tolist()
+    bounds, cuts = tok0.tolist(), cut_.tolist()
     for r,i in enumerate(sb.rows):
         k = keys[i]
         lo, hi = bounds[r], bounds[r+1]
-        n = hi - lo
-        keep = n if max_length is None else min(n, max_length)
-        nstr = straddles[hi] - straddles[lo]
+        n, keep = hi - lo, cuts[r] - lo
+        nstr = straddles[r]
         if straddle == 'error' and nstr:
             j = int(np.flatnonzero(codes[lo:hi] == 2)[0])
             s, e = int(cs[lo+j] - char0[r]), int(ce[lo+j] - char0[r])
             done[k] = _straddle_error(table, ids[k], j, plans[k].text, s, e)
             continue
-        truncated, trainable = trained[hi] - trained[lo+keep], trained[lo+keep] - trained[lo]
+        truncated, trainable = past[r], kept_[r]
         if counts:   # a view of the labels; no lists to build, no warnings to write
-            done[k] = RowLabels(None, labels[lo:lo+keep], None, trainable, nstr, absorbed[hi] - absorbed[lo], None)
+            done[k] = RowLabels(None, labels[lo:lo+keep], None, trainable, nstr, absorbed[r], None)
             continue
         warns = list(plans[k].notes) + _row_warnings(n, keep, max_length, truncated, trainable, nstr, straddle)
-        done[k] = RowLabels(ids[k][:keep], labels[lo:lo+keep], [1]*keep, trainable, nstr, absorbed[hi] - absorbed[lo], warns)
+        done[k] = RowLabels(ids[k][:keep], labels[lo:lo+keep], [1]*keep, trainable, nstr, absorbed[r], warns)
     return done, rest
 
 def label_plans(tok,                  # The tokenizer

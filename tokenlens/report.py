@@ -47,10 +47,11 @@ class Tally:
             self.sides += r.side is not None
             self.tokens += r.tokens
             self.trained += r.trained
-            self.flagged += bool(r.findings)
             self.formats[r.format or 'unreadable'] += 1
-            self.counts.update(list(_kinds_of(r)))
-            self.severities.update(KINDS[f.kind].severity for f in r.findings)
+            if r.findings:   # most rows have none: no counting for them
+                self.flagged += 1
+                self.counts.update(list(_kinds_of(r)))
+                self.severities.update(KINDS[f.kind].severity for f in r.findings)
     def __add__(self, other:Tally)->Tally:
         t = Tally()
         for k in self.FIELDS: setattr(t, k, getattr(self, k) + getattr(other, k))
