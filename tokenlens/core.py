@@ -149,11 +149,14 @@ def spelling_offset(table, ids:list, tb:bytes):
 
 def _exact_byte_spans(table, ids_list:list, skips:list):
     "Flat ids, each row's first token index, and byte starts and ends, for rows end to end that each spell their text."
-    ntok = np.array([len(i) for i in ids_list], np.int64)
-    tok0 = np.concatenate([[0], np.cumsum(ntok)])
+    ntok = np.fromiter(map(len, ids_list), np.int64, count=len(ids_list))
+    tok0 = np.zeros(len(ntok) + 1, np.int64)
+    np.cumsum(ntok, out=tok0[1:])
     flat = np.fromiter(itertools.chain.from_iterable(ids_list), np.int64, count=int(tok0[-1]))
     lens = table.lens[flat]
-    ends = np.cumsum(lens) - np.repeat(np.cumsum(skips), ntok)   # prefix spaces are not in the text
+    ends = np.cumsum(lens)
+    if not any(skips): return flat, tok0, ends - lens, ends
+    ends -= np.repeat(np.cumsum(skips), ntok)                     # prefix spaces are not in the text
     starts = ends - lens
     starts[tok0[:-1][np.asarray(skips, bool)]] += 1               # a prefix-space token starts at its row's start
     return flat, tok0, starts, ends
@@ -303,6 +306,12 @@ def _offsets_for(tok, text, ids):
         if enc.get('offset_mapping') is not None and list(enc['input_ids']) == list(ids): return enc['offset_mapping']
     return None
 
+def _pairs(a, b)->np.ndarray:
+    "An `(n, 2)` array of starts `a` and ends `b` side by side."
+    out = np.empty((len(a), 2), np.int64)
+    out[:, 0], out[:, 1] = a, b
+    return out
+
 class Tokenized:
     "Token ids of a text, with the characters each token covers."
     def __init__(self,
@@ -323,9 +332,8 @@ class Tokenized:
         if not sp.exact and offsets is None and (offsets := _offsets_for(tok, text, self.ids)) is not None:
             sp = token_spans(text, self.ids, tok, offsets)   # runs that do not spell the text: place them by offsets
         self.notes, self.warnings = sp.notes, list(sp.warnings)   # warnings: text the spans could not spell
-        pairs = lambda a, b: np.stack([a, b], axis=1).astype(np.int64) if len(arr) else np.zeros((0, 2), np.int64)
-        self._byte_array = pairs(sp.starts, sp.ends)
-        self.span_array = pairs(*_byte_to_char(text, text.encode(), sp.starts, sp.ends))
+        self._byte_array = _pairs(sp.starts, sp.ends)
+        self.span_array = _pairs(*_byte_to_char(text, text.encode(), sp.starts, sp.ends))
 
     # the lists are made when first asked for: a row of millions of tokens would spend gigabytes on tuples
     @functools.cached_property

@@ -292,7 +292,7 @@ _SURROGATE = re.compile('[\ud800-\udfff]')
 
 def _has_surrogate(value)->bool:
     "Whether any string in `value` holds a lone surrogate (a quick look before `unicode_error` says where)."
-    if isinstance(value, str): return _SURROGATE.search(value) is not None
+    if isinstance(value, str): return not value.isascii() and _SURROGATE.search(value) is not None
     if isinstance(value, dict): return any(map(_has_surrogate, value.values()))
     return isinstance(value, (list, tuple)) and any(map(_has_surrogate, value))
 
