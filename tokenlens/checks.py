@@ -50,7 +50,7 @@ class RowResult(namedtuple('RowResult', 'index format tokens trained findings ro
 
 # %% ../nbs/06a_checks.ipynb #9fc75d2d
 def _plan(tok, row, opts:CheckOptions, kw:dict=None)->tuple:
-    "`(format, RowPlan)` of a row, or `(format, Finding)` when it cannot be planned (`kw`: `opts.plan_kwargs`, if made)."
+    "`(format, RowPlan)` of a row, or `(format, Finding)` when it cannot be planned (`kw`: `opts.plan_kwargs`)."
     if isinstance(row, BadRow): return None, Finding('bad_row', row.message)
     fmt = None
     try:
