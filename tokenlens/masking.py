@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 from fastcore.basics import patch, store_attr
 from .core import Tokenized, bytes_table, check_size, encode_batch, needs_torch, show_bytes, spans_batch, tokenize
+from .chat import remembered_renders
 from .formats import (Plan, chat_plan, plan_row, prompt_completion_plan, segments_plan,
                                template_plan)
 from .render import render_html, render_text
@@ -295,9 +296,10 @@ def mask_rows(batch:dict,            # A batch of rows, column name -> list
     n = len(next(iter(batch.values()))) if batch else 0
     idx = list(indices) if indices is not None else list(range(n))
     plans, errs = {}, {}
-    for k in range(n):
-        try: plans[k] = plan_row(tok, {c: v[k] for c,v in batch.items()}, format, **plan_kwargs).plan
-        except (KeyError, TypeError, ValueError) as e: errs[k] = f"row {idx[k]}: {e.args[0] if e.args else e}"
+    with remembered_renders():   # the batch's conversations share a few renders of placeholders
+        for k in range(n):
+            try: plans[k] = plan_row(tok, {c: v[k] for c,v in batch.items()}, format, **plan_kwargs).plan
+            except (KeyError, TypeError, ValueError) as e: errs[k] = f"row {idx[k]}: {e.args[0] if e.args else e}"
     ids = dict(zip(plans, encode_batch(tok, [p.text for p in plans.values()]))) if plans else {}
     done = label_plans(tok, plans, ids, straddle, max_length, source=format)
     out = {c: [] for c in _ROW_COLS}
