@@ -533,9 +533,9 @@ def _known_tails(tok)->tuple:
 def _encode_tails(tok, tails:list, proven:bool)->list:
     "The ids of each tail; a short one that was encoded before is looked up (only where `proven`: no BPE dropout)."
     if not proven: return encode_batch(tok, tails)
-    known = _known_tails(tok)[0]
-    new = list(dict.fromkeys(t for t in tails if len(t) <= _SHORT and t not in known))
-    if len(known) + len(new) > _REMEMBER: known.clear()
+    known, short = _known_tails(tok)[0], dict.fromkeys(t for t in tails if len(t) <= _SHORT)
+    if len(known) + len(short) > _REMEMBER: known.clear()   # full: start again (what this call needs is encoded now)
+    new = [t for t in short if t not in known]
     known.update(zip(new, encode_batch(tok, new) if new else []))
     long = [t for t in tails if len(t) > _SHORT]
     far = iter(encode_batch(tok, long) if long else [])
