@@ -272,6 +272,17 @@ def _collector_paused():
     finally:
         if running: gc.enable()
 
+def _checked(tok, rows:list, start:int, opts:CheckOptions)->list:
+    "The results of `check_rows`; the batch's plans, ids and labels are freed as it returns."
+    kw = opts.plan_kwargs
+    planned = [_plan(tok, row, opts, kw) for row in rows]
+    plans = {k: p for k,(_,p) in enumerate(planned) if isinstance(p, RowPlan)}
+    enc, tables = encode_plans(tok, plans), (bytes_table(tok), prefix_index(tok), special_pattern(tok))
+    at = lambda k, p: RowCheck(tok, p, enc.ids[k], enc.labelled[k], enc.serve.get(k), opts.max_length, *tables,
+                               (enc.spans, enc.row.get(k)))
+    return [check_row(start + k, fmt, at(k, p)) if k in plans else RowResult(start + k, fmt, 0, 0, [p])
+            for k,(fmt,p) in enumerate(planned)]
+
 def check_rows(tok,                     # The tokenizer
                rows:list,               # Rows (dicts, or `BadRow`s)
                start:int=0,             # Index of the first row, for results
@@ -281,16 +292,7 @@ def check_rows(tok,                     # The tokenizer
     "One `RowResult` per row: index, format, tokens, trained tokens and its `Finding`s."
     opts = options or CheckOptions(**kwargs)
     with _collector_paused(), remembered_renders():   # a batch's conversations share a few placeholder renders
-        kw = opts.plan_kwargs
-        planned = [_plan(tok, row, opts, kw) for row in rows]
-        plans = {k: p for k,(_,p) in enumerate(planned) if isinstance(p, RowPlan)}
-        enc, tables = encode_plans(tok, plans), (bytes_table(tok), prefix_index(tok), special_pattern(tok))
-        at = lambda k, p: RowCheck(tok, p, enc.ids[k], enc.labelled[k], enc.serve.get(k), opts.max_length, *tables,
-                                   (enc.spans, enc.row.get(k)))
-        results = [check_row(start + k, fmt, at(k, p)) if k in plans else RowResult(start + k, fmt, 0, 0, [p])
-                   for k,(fmt,p) in enumerate(planned)]
-        del planned, plans, enc, at   # freed now, so the collector, running again, has only the results to look at
-    return results
+        return _checked(tok, rows, start, opts)   # its plans freed before the collector runs again: only results left
 
 # %% ../nbs/06a_checks.ipynb #e85c7c4c
 def items(rows:list,          # Dataset rows
