@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #08a02fda
 from __future__ import annotations
-import functools, itertools, json, re, weakref
+import functools, itertools, json, operator, re, weakref
 from collections import namedtuple
 import numpy as np
 import regex
@@ -141,7 +141,7 @@ def _byte_offsets(text:str)->list:
 # %% ../nbs/00_core.ipynb #2df09861
 def spelling_offset(table, ids:list, tb:bytes):
     "0 if `ids` spell `tb` byte for byte, 1 if they do after SentencePiece's leading prefix space, else None."
-    R = b''.join(map(table.data.__getitem__, ids))
+    R = b''.join(operator.itemgetter(*ids)(table.data)) if len(ids) > 1 else b''.join(table.data[i] for i in ids)
     if R == tb: return 0
     if (table.kind == 'sentencepiece' and ids and R[:1] == b' ' and R[1:] == tb and table.lens[ids[0]] > 1
         and ids[0] not in table.added): return 1
