@@ -390,8 +390,9 @@ def _remembered(render, msgs:list, tok, chat_template, template_kwargs:dict)->st
     if (memo := _MEMO.get()) is None: return render(msgs)
     source = getattr(tok, 'chat_template', None) if chat_template is None else chat_template
     if not isinstance(source, str) or 'strftime_now' in source or 'random' in source: return render(msgs)
-    try: hash(k := (id(tok), source, tuple(template_kwargs.items()), tuple(tuple(m.items()) for m in msgs)))
-    except TypeError: return render(msgs)   # a list or a dict in a message: not looked up
+    values = [v for m in msgs for v in m.values()] + list(template_kwargs.values())
+    if not all(v is None or type(v) is str for v in values): return render(msgs)   # 1 == True == 1.0, 0.0 == -0.0
+    k = (id(tok), source, tuple(template_kwargs.items()), tuple(tuple(m.items()) for m in msgs))
     if (hit := memo.get(k)) is None: hit = memo[k] = render(msgs)
     return hit
 
