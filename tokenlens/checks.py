@@ -103,9 +103,7 @@ class RowCheck:
     def spans(self)->tuple:
         "`(starts, ends)`: the training tokens' character spans (`spans_batch`), where the ids spell the text."
         sb, r = self.batch or (spans_batch(self.tok, [self.text], [self.ids]), 0)
-        if r is None or not sb.rows: return None
-        lo, hi, c0 = sb.tok0[r], sb.tok0[r+1], sb.char0[r]
-        return sb.starts[lo:hi] - c0, sb.ends[lo:hi] - c0
+        return None if r is None or not sb.rows else sb.row(r)
     def token_at(self, char:int)->int:
         "The index of the token that covers character `char` (the last token past the end)."
         return _token_at(self.tokens.span_array[:, 1] if self.spans is None else self.spans[1], char)

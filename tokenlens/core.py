@@ -445,6 +445,10 @@ class SpanBatch:
     "Character spans of many rows at once, laid end to end: row `r`'s tokens are `flat[tok0[r]:tok0[r+1]]`."
     def __init__(self, rows, rest, text, flat, tok0, char0, starts, ends, special):
         store_attr()
+    def row(self, r:int)->tuple:
+        "`(starts, ends)`: the character spans of row `r`'s tokens in that row's own text."
+        lo, hi, c0 = self.tok0[r], self.tok0[r+1], self.char0[r]
+        return self.starts[lo:hi] - c0, self.ends[lo:hi] - c0
 
 def spans_batch(tok,           # The tokenizer
                 texts:list,    # Texts
